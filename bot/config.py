@@ -1,0 +1,362 @@
+"""Configuration: TOML file, then `DUBAN_SECTION__KEY` environment overrides.
+
+No file at all is a valid configuration: SQLite `./duban.db` and the sandbox channel.
+Every problem is reported as a ConfigError naming the offending key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "DUBAN_"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing, of the wrong type or out of range."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"配置错误 config error: [{key}] {problem}")
+        self.key = key
+        self.problem = problem
+
+
+def _time(value: str, key: str) -> dt.time:
+    try:
+        hour, minute = value.split(":")
+        return dt.time(int(hour), int(minute))
+    except (ValueError, AttributeError):
+        raise ConfigError(key, f"expected a time of day like '09:00', got {value!r}") from None
+
+
+def _date(value: Any, key: str) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(key, f"expected a date like '2027-01-01', got {value!r}") from None
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite:///duban.db"
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class WecomConfig:
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    # Callbacks whose timestamp is further than this from now are refused.
+    timestamp_window_seconds: int = 300
+    supervision_chat: str = ""  # unit code of the supervision office group
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.corp_id and self.secret)
+
+
+@dataclass(frozen=True)
+class WechatConfig:
+    app_id: str = ""
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base_url: str = "https://api.weixin.qq.com"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.app_id and self.token)
+
+
+@dataclass(frozen=True)
+class AibotConfig:
+    token: str = ""
+    encoding_aes_key: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.token and self.encoding_aes_key)
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    timezone: str = "Asia/Shanghai"
+    warning_workdays: int = 3
+    yellow_nudge_workdays: tuple[int, ...] = (3, 1)
+    due_day_time: dt.time = dt.time(9, 0)
+    evening_check_time: dt.time = dt.time(16, 30)
+    overdue_time: dt.time = dt.time(9, 30)
+    escalate_after_workdays: int = 3
+    max_nudges_per_item_per_day: int = 2
+    quiet_start: dt.time = dt.time(21, 0)
+    quiet_end: dt.time = dt.time(8, 0)
+    ranking_weekday: int = 5  # ISO weekday, 5 = Friday
+    ranking_time: dt.time = dt.time(17, 0)
+    red_list_size: int = 3
+    black_list_size: int = 3
+    score_on_time: float = 100.0
+    score_late_penalty_per_workday: float = 10.0
+    score_late_floor: float = 40.0
+    score_extension_cap: float = 90.0
+    pick_ttl_seconds: int = 600
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    # WeCom's limits per rate-limit window: group robot, app message per member, app chat.
+    window_seconds: float = 60.0
+    webhook_per_window: int = 20
+    app_user_per_window: int = 30
+    appchat_per_window: int = 20
+    # Transient failures retry with exponential backoff and jitter for this long, then park.
+    give_up_after_hours: float = 24.0
+    backoff_base_seconds: float = 5.0
+    backoff_cap_seconds: float = 1800.0
+    # A relay that dies holding rows releases them after this lease.
+    lease_seconds: int = 60
+    batch_size: int = 50
+    http_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    holidays: tuple[dt.date, ...] = ()
+    workdays: tuple[dt.date, ...] = ()
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 65536
+    # A callback is handled inside its request (answered passively) only while no more than
+    # this many callbacks are in flight; in a burst the webhook just stores and acknowledges,
+    # and the worker handles the stored messages, replying by message.
+    inline_limit: int = 2
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    # Evidence (佐证材料) fetched from WeCom is kept here, one file per image or file.
+    evidence_dir: str = "evidence"
+    # WeCom keeps uploaded media for three days; an attachment not fetched by then is lost.
+    media_ttl_hours: int = 72
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = "INFO"
+    format: str = "text"
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    wecom: WecomConfig = field(default_factory=WecomConfig)
+    wechat: WechatConfig = field(default_factory=WechatConfig)
+    aibot: AibotConfig = field(default_factory=AibotConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    # 倒排工期 templates per key work: milestones for tasks that have no plan of their own.
+    plans: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
+
+    @property
+    def sandbox(self) -> bool:
+        """True when no outgoing channel has credentials: messages land in the sandbox."""
+        return not self.wecom.configured
+
+
+def _coerce(value: Any, typ: Any, key: str) -> Any:
+    """Turn a TOML or environment value into the dataclass field's type."""
+    from_env = isinstance(value, str)
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if from_env and value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if from_env and value.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(key, f"expected true or false, got {value!r}")
+    if typ is int:
+        if isinstance(value, bool):
+            raise ConfigError(key, f"expected an integer, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"expected an integer, got {value!r}") from None
+    if typ is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"expected a number, got {value!r}") from None
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"expected a string, got {value!r}")
+        return value
+    if typ is dt.time:
+        return _time(value, key)
+    if typ == tuple[int, ...]:
+        items = value.split(",") if from_env else value
+        if not isinstance(items, list | tuple):
+            raise ConfigError(key, f"expected a list of integers, got {value!r}")
+        return tuple(_coerce(v.strip() if isinstance(v, str) else v, int, key) for v in items)
+    if typ == tuple[dt.date, ...]:
+        items = [v for v in value.split(",") if v.strip()] if from_env else value
+        if not isinstance(items, list | tuple):
+            raise ConfigError(key, f"expected a list of dates, got {value!r}")
+        return tuple(_date(v.strip() if isinstance(v, str) else v, key) for v in items)
+    raise TypeError(f"unsupported config type {typ!r}")  # a programming error, not user input
+
+
+def _build_section(cls: type, name: str, raw: dict[str, Any]) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(name, "expected a table")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{name}.{key}", "unknown key")
+    values = {k: _coerce(v, hints[k], f"{name}.{k}") for k, v in raw.items()}
+    return cls(**values)
+
+
+def _validate(cfg: Config) -> None:
+    r = cfg.rules
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(r.timezone)
+    except Exception:
+        raise ConfigError("rules.timezone", f"unknown time zone {r.timezone!r}") from None
+    for key in ("warning_workdays", "escalate_after_workdays", "red_list_size", "black_list_size"):
+        if getattr(r, key) < 0:
+            raise ConfigError(f"rules.{key}", "must not be negative")
+    if not 1 <= r.ranking_weekday <= 7:
+        raise ConfigError("rules.ranking_weekday", "must be 1 (Monday) to 7 (Sunday)")
+    if not 0 <= r.score_late_floor <= r.score_on_time <= 100:
+        raise ConfigError(
+            "rules.score_late_floor", "need 0 <= score_late_floor <= score_on_time <= 100"
+        )
+    d = cfg.delivery
+    for key in (
+        "window_seconds",
+        "webhook_per_window",
+        "app_user_per_window",
+        "appchat_per_window",
+        "lease_seconds",
+        "batch_size",
+        "http_timeout_seconds",
+    ):
+        if getattr(d, key) <= 0:
+            raise ConfigError(f"delivery.{key}", "must be positive")
+    if cfg.log.format not in ("text", "json"):
+        raise ConfigError("log.format", "must be 'text' or 'json'")
+    if cfg.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("log.level", "must be DEBUG, INFO, WARNING or ERROR")
+    if cfg.web.inline_limit < 0:
+        raise ConfigError("web.inline_limit", "must not be negative (0 = always acknowledge first)")
+    if not (1 <= cfg.web.port <= 65535):
+        raise ConfigError("web.port", "must be 1-65535")
+    if cfg.wecom.encoding_aes_key and len(cfg.wecom.encoding_aes_key) != 43:
+        raise ConfigError("wecom.encoding_aes_key", "must be 43 characters long")
+    if cfg.aibot.encoding_aes_key and len(cfg.aibot.encoding_aes_key) != 43:
+        raise ConfigError("aibot.encoding_aes_key", "must be 43 characters long")
+    if cfg.wecom.configured and not cfg.wecom.agent_id:
+        raise ConfigError("wecom.agent_id", "required when wecom.corp_id and wecom.secret are set")
+    overlap = set(cfg.calendar.holidays) & set(cfg.calendar.workdays)
+    if overlap:
+        raise ConfigError(
+            "calendar.holidays", f"dates listed as both holiday and workday: {sorted(overlap)}"
+        )
+
+
+def _plans(raw: Any) -> dict[str, tuple[dict[str, Any], ...]]:
+    """`[plans]`: key work name = [{ name = "…", offset = N }, …], offsets in workdays."""
+    if not isinstance(raw, dict):
+        raise ConfigError("plans", "expected a table of key work = list of milestones")
+    out = {}
+    for work, steps in raw.items():
+        key = f"plans.{work}"
+        if not isinstance(steps, list) or not steps:
+            raise ConfigError(key, "expected a non-empty list of { name, offset } tables")
+        offsets = set()
+        for step in steps:
+            if (
+                not isinstance(step, dict)
+                or not isinstance(step.get("name"), str)
+                or not isinstance(step.get("offset"), int)
+                or step["offset"] <= 0
+            ):
+                raise ConfigError(
+                    key, f"each milestone needs a name and a positive offset: {step!r}"
+                )
+            if step["offset"] in offsets:
+                raise ConfigError(key, f"offset {step['offset']} given twice")
+            offsets.add(step["offset"])
+        out[str(work)] = tuple(
+            {
+                "name": s["name"],
+                "offset": s["offset"],
+                **({"percent": s["percent"]} if "percent" in s else {}),
+            }
+            for s in steps
+        )
+    return out
+
+
+def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if section not in {f.name for f in fields(Config)}:
+            continue
+        data.setdefault(section, {})[key] = value
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> Config:
+    """Read the TOML file (if any), apply environment and explicit overrides, validate."""
+    environ = dict(os.environ if environ is None else environ)
+    if path is None:
+        path = environ.get("DUBAN_CONFIG") or None
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError("file", f"config file not found: {p}")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("file", f"{p} is not valid TOML: {exc}") from None
+    for section in list(data):
+        if section not in {f.name for f in fields(Config)}:
+            raise ConfigError(section, "unknown section")
+    _env_overrides(data, environ)
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    plans = _plans(data.pop("plans", {}))
+    hints = get_type_hints(Config)
+    sections = {name: _build_section(hints[name], name, raw) for name, raw in data.items()}
+    cfg = Config(**sections, plans=plans)
+    _validate(cfg)
+    return cfg

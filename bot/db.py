@@ -1,0 +1,73 @@
+"""Engine and session factory; SQLite gets WAL and a busy timeout."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached; callers answer 503 / exit non-zero, never pretend."""
+
+
+def normalise_url(url: str) -> str:
+    """Pick the maintained drivers when the URL names only the database kind."""
+    u = make_url(url)
+    if u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    elif u.drivername in ("mysql", "mariadb"):
+        u = u.set(drivername=f"{u.drivername}+pymysql")
+    if u.get_backend_name() in ("mysql", "mariadb") and "charset" not in u.query:
+        u = u.update_query_dict({"charset": "utf8mb4"})
+    return u.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    url = normalise_url(url)
+    backend = make_url(url).get_backend_name()
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"timeout": 10}
+    else:
+        kwargs["pool_pre_ping"] = True
+        kwargs["pool_recycle"] = 1800
+        if backend in ("mysql", "mariadb"):
+            kwargs["connect_args"] = {"connect_timeout": 5}
+        else:
+            kwargs["connect_args"] = {"connect_timeout": 5}
+    engine = create_engine(url, **kwargs)
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

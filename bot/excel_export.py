@@ -1,0 +1,57 @@
+"""The evaluation (考核排名) as an Excel workbook, in the layout offices circulate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from bot.ranking import Board, board_data
+
+HEADER = ["名次", "单位", "得分", "较上期", "红黑榜", "扣分事项"]
+RED = PatternFill("solid", fgColor="FDE2E1")
+BLACK = PatternFill("solid", fgColor="E0E0E0")
+
+
+def export_ranking(board: Board, path: str | Path) -> Path:
+    data = board_data(board)
+    wb = Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    title = f"{board.start.isoformat()}至{board.end.isoformat()}重点工作考核排名"
+    for group, key in zip(data["groups"], ("township", "department"), strict=True):  # type: ignore[call-overload]
+        ws = wb.create_sheet(str(group["label"]))
+        ws.append([title])
+        ws["A1"].font = Font(bold=True, size=14)
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
+        ws.append(HEADER)
+        for cell in ws[2]:
+            cell.font = Font(bold=True)
+        rows = board.groups.get(key, [])
+        for line, row in zip(group["rows"], rows, strict=True):
+            lost = "；".join(
+                f"#{x['task']} "
+                + ("逾期未完成" if x["overdue"] else f"逾期{x['late']}个工作日")
+                + f" -{x['lost']:g}"
+                for x in row.lost
+            )
+            flag = (
+                "红榜"
+                if row.red
+                else (
+                    f"黑榜（连续{row.black_streak}期）"
+                    if row.black and row.black_streak > 1
+                    else ("黑榜" if row.black else "")
+                )
+            )
+            ws.append([line["rank"], line["name"], line["score"], line["move"], flag, lost])
+            if row.red or row.black:
+                for cell in ws[ws.max_row]:
+                    cell.fill = RED if row.red else BLACK
+        for col, width in zip("ABCDEF", (6, 16, 8, 8, 16, 60), strict=True):
+            ws.column_dimensions[col].width = width
+        for r in ws.iter_rows(min_row=3):
+            r[5].alignment = Alignment(wrap_text=True)
+    out = Path(path)
+    wb.save(out)
+    return out

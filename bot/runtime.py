@@ -1,0 +1,52 @@
+"""The running bot's shared parts: config, database, calendar and clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Config
+from bot.db import make_engine, make_session_factory
+from schedules.workdays import WorkCalendar
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    sessions: sessionmaker[Session]
+    calendar: WorkCalendar
+    clock: Clock = field(default=system_clock)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.config.rules.timezone)
+
+    def now(self) -> dt.datetime:
+        """Aware UTC now (from the injectable clock)."""
+        return self.clock()
+
+    def local_now(self) -> dt.datetime:
+        return self.clock().astimezone(self.tz)
+
+    def today(self) -> dt.date:
+        return self.local_now().date()
+
+
+def build_runtime(
+    config: Config, clock: Clock = system_clock, engine: Engine | None = None
+) -> Runtime:
+    engine = engine or make_engine(config.database.url, echo=config.database.echo)
+    cal = WorkCalendar.from_config(config.calendar.holidays, config.calendar.workdays)
+    return Runtime(config, engine, make_session_factory(engine), cal, clock)

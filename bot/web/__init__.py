@@ -1,0 +1,40 @@
+"""Dashboard, JSON API, health and metrics: server-rendered, offline, phone-friendly."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask
+
+from bot.runtime import Runtime
+from models import Setting
+
+
+def secret_key(rt: Runtime) -> str:
+    """From the config, else generated once and kept in the database (shared by workers)."""
+    if rt.config.web.secret_key:
+        return rt.config.web.secret_key
+    with rt.sessions() as s:
+        row = s.get(Setting, "web.secret_key")
+        if row is None:
+            row = Setting(key="web.secret_key", value=secrets.token_hex(32))
+            s.add(row)
+            try:
+                s.commit()
+            except Exception:  # another worker created it first
+                s.rollback()
+                row = s.get_one(Setting, "web.secret_key")
+        return row.value
+
+
+def register(app: Flask) -> None:
+    from bot.web import api, auth, health, views
+
+    rt: Runtime = app.extensions["duban"]
+    app.secret_key = secret_key(rt)
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    for module in (auth, views, api, health):
+        app.register_blueprint(module.bp)
+    auth.install(app)
+    views.install(app)

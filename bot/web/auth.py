@@ -1,0 +1,131 @@
+"""Local accounts (hashed passwords), login sessions and CSRF tokens on every form."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from models import Account, Member
+
+bp = Blueprint("auth", __name__)
+MIN_PASSWORD = 10
+
+
+def create_account(
+    db: Session,
+    username: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    member_userid: str | None = None,
+) -> Account:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(
+            f"密码至少 {MIN_PASSWORD} 位 password must have at least {MIN_PASSWORD} characters"
+        )
+    if db.scalar(select(Account).where(Account.username == username)) is not None:
+        raise ValueError(f"account {username} exists")
+    member_id = None
+    if member_userid:
+        member = db.scalar(select(Member).where(Member.userid == member_userid))
+        if member is None:
+            raise ValueError(f"no member {member_userid}")
+        member_id = member.id
+    account = Account(
+        username=username,
+        password_hash=generate_password_hash(password),
+        is_admin=is_admin,
+        member_id=member_id,
+    )
+    db.add(account)
+    return account
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    @app.before_request
+    def check_csrf() -> None:
+        if request.method == "POST" and request.blueprint in ("auth", "views"):
+            sent = request.form.get("csrf_token", "")
+            expected = session.get("csrf", "")
+            if not expected or not hmac.compare_digest(str(sent), str(expected)):
+                abort(400, "CSRF token missing or wrong")
+
+    @app.before_request
+    def load_user() -> None:
+        g.user = session.get("user")
+
+
+def local_path(target: str) -> bool:
+    """Only a path on this site may follow login: no `//host`, no `/\\host`, no scheme."""
+    return (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not any(c in target for c in "\\\r\n\t")
+    )
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not session.get("user"):
+            if request.path.startswith("/api/"):
+                abort(401)
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    if request.method == "POST":
+        rt = current_app.extensions["duban"]
+        username = request.form.get("username", "").strip()
+        with rt.sessions() as db:
+            account = db.scalar(select(Account).where(Account.username == username))
+            ok = account is not None and check_password_hash(
+                account.password_hash, request.form.get("password", "")
+            )
+            if ok:
+                session.clear()
+                session["user"] = {"name": account.username, "admin": account.is_admin}
+                csrf_token()
+                target = request.args.get("next", "")
+                return redirect(target if local_path(target) else url_for("views.ledger"))
+        error = "用户名或密码不正确"
+        current_app.logger.warning("web login failed for %r from %s", username, request.remote_addr)
+    return render_template("login.html", error=error), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.clear()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,139 @@
+"""Target dates as officials write them: 8月15日, 2026年9月30日, 下周五, 月底, 9月底, 15号 …
+
+A pure function of the text and today; a date without a year that has already passed this
+year means next year.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+CN_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _safe(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _future(today: dt.date, month: int, day: int | None) -> dt.date | None:
+    """This year's date, or next year's if this year's has passed."""
+    for year in (today.year, today.year + 1):
+        d = _month_end(year, month) if day is None else _safe(year, month, day)
+        if d is None:
+            return None
+        if d >= today:
+            return d
+    return None
+
+
+def _cn_number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    if text in CN_DIGITS:
+        return CN_DIGITS[text]
+    if len(text) == 2 and text[0] == "十":  # 十五
+        return 10 + CN_DIGITS.get(text[1], -100)
+    if len(text) == 2 and text[1] == "十":  # 二十
+        return CN_DIGITS.get(text[0], -100) * 10
+    if len(text) == 3 and text[1] == "十":  # 二十五
+        return CN_DIGITS.get(text[0], -100) * 10 + CN_DIGITS.get(text[2], -100)
+    return None
+
+
+NUM = r"(\d{1,2}|[一二两三四五六七八九十]{1,3})"
+
+PATTERNS: list[tuple[str, str]] = [
+    ("ymd", r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*[日号]?"),
+    ("year_end", r"(?:今年)?年底|年末"),
+    ("month_end_of", NUM + r"\s*月\s*(?:底|末|末尾)"),
+    ("md", NUM + r"\s*月\s*" + NUM + r"\s*[日号]"),
+    ("md_slash", r"(\d{1,2})/(\d{1,2})(?!\d)"),
+    ("next_month_end", r"下(?:个)?月\s*(?:底|末)"),
+    ("month_end", r"(?:本月|这个月|当月)?\s*月\s*(?:底|末)"),
+    ("week", r"(下下|下|本|这|这个|下个)?\s*(?:周|星期|礼拜)\s*([一二三四五六日天])"),
+    ("relative", r"(今天|明天|后天|大后天)"),
+    ("in_days", NUM + r"\s*天(?:后|以后|之后|内)"),
+    ("day_only", r"(?<![\d月])" + NUM + r"\s*[日号]"),
+]
+
+
+def parse_date(text: str, today: dt.date) -> tuple[dt.date, tuple[int, int]] | None:
+    """The first date written in `text` and where it stood (start, end), or None."""
+    best: tuple[int, str, re.Match[str]] | None = None
+    for kind, pattern in PATTERNS:
+        m = re.search(pattern, text)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), kind, m)
+    if best is None:
+        return None
+    _, kind, m = best
+    d = _resolve(kind, m, today)
+    return (d, m.span()) if d is not None else None
+
+
+def _resolve(kind: str, m: re.Match[str], today: dt.date) -> dt.date | None:
+    g = m.groups()
+    if kind == "ymd":
+        return _safe(int(g[0]), int(g[1]), int(g[2]))
+    if kind == "year_end":
+        return dt.date(today.year, 12, 31)
+    if kind in ("md", "md_slash"):
+        month, day = _cn_number(g[0]), _cn_number(g[1])
+        if month is None or day is None or not 1 <= month <= 12:
+            return None
+        return _future(today, month, day)
+    if kind == "month_end_of":
+        month = _cn_number(g[0])
+        return _future(today, month, None) if month and 1 <= month <= 12 else None
+    if kind == "next_month_end":
+        year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+        return _month_end(year, month)
+    if kind == "month_end":
+        return _month_end(today.year, today.month)
+    if kind == "week":
+        prefix, target = g[0] or "", WEEKDAYS[g[1]]
+        monday = today - dt.timedelta(days=today.weekday())
+        weeks = {"下下": 2, "下": 1, "下个": 1}.get(prefix, 0)
+        d = monday + dt.timedelta(weeks=weeks, days=target)
+        if not prefix and d < today:  # a bare 周五 already past means next week's
+            d += dt.timedelta(weeks=1)
+        return d
+    if kind == "relative":
+        return today + dt.timedelta(days={"今天": 0, "明天": 1, "后天": 2, "大后天": 3}[g[0]])
+    if kind == "in_days":
+        n = _cn_number(g[0])
+        return today + dt.timedelta(days=n) if n is not None else None
+    if kind == "day_only":
+        day = _cn_number(g[0])
+        if day is None or not 1 <= day <= 31:
+            return None
+        for months_ahead in range(3):
+            year = today.year + (today.month - 1 + months_ahead) // 12
+            month = (today.month - 1 + months_ahead) % 12 + 1
+            d = _safe(year, month, day)
+            if d is not None and d >= today:
+                return d
+    return None

@@ -1,0 +1,99 @@
+"""`duban rank`: scores and rankings for a week, a month or any range."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import click
+
+
+@click.command()
+@click.option(
+    "--period",
+    type=click.Choice(["week", "month"]),
+    default=None,
+    help="week (default): the weekly window the next publication judges; month: this "
+    "calendar month. With --from/--to: the kind of the given range.",
+)
+@click.option("--from", "start", default=None, help="First day of a range (YYYY-MM-DD).")
+@click.option("--to", "end", default=None, help="Last day of a range (YYYY-MM-DD).")
+@click.option(
+    "--publish", is_flag=True, help="Freeze a period that is over as a snapshot and broadcast it."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--xlsx",
+    "xlsx",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write the evaluation to this Excel file.",
+)
+@click.pass_obj
+def rank(
+    state: object,
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    publish: bool,
+    as_json: bool,
+    xlsx: str | None,
+) -> None:
+    """Unit scores and ranks, townships and departments separately, red and black lists.
+
+    A published period is shown exactly as published; any other is computed as of today.
+    """
+    from bot.ranking import board_data, broadcast, compute, current_period, stored
+    from bot.ranking import publish as freeze
+
+    rt = state.runtime  # type: ignore[attr-defined]
+    today = rt.today()
+    with rt.sessions() as session:
+        if start or end:
+            if not (start and end):
+                raise click.UsageError("--from and --to go together")
+            try:
+                first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--from/--to") from None
+            if first > last:
+                raise click.UsageError("--from must not be after --to")
+            kind = period or "custom"
+        else:
+            kind = period or "week"
+            first, last = current_period(session, rt.config, kind, today)
+        if publish:
+            if today <= last:
+                raise click.UsageError(
+                    f"{first} … {last} is not over yet: items due on its last day cannot be "
+                    "judged before the next day"
+                )
+            board = freeze(session, rt, kind, first, last, today)
+            sent = broadcast(session, rt, board)
+            session.commit()
+            click.echo(f"published; {sent} group message(s) queued", err=True)
+        else:
+            board = stored(session, kind, first, last) or compute(
+                session, rt.config, rt.calendar, kind, first, last, today
+            )
+        data = board_data(board)
+        if xlsx:
+            from bot.excel_export import export_ranking
+
+            click.echo(f"written {export_ranking(board, xlsx)}", err=True)
+    if as_json:
+        out = {
+            "period": kind,
+            "from": first.isoformat(),
+            "to": last.isoformat(),
+            "frozen": board.frozen,
+            "groups": [{"group": g["label"], "rows": g["rows"]} for g in data["groups"]],
+        }  # type: ignore[index]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"{first} … {last} ({'已发布' if board.frozen else '实时'})")
+    for g in data["groups"]:  # type: ignore[attr-defined]
+        click.echo(f"【{g['label']}】")
+        for r in g["rows"]:
+            flag = "红榜" if r in g["red"] else ("黑榜" if r in g["black"] else "")
+            click.echo(f"  {r['rank']:>2}. {r['name']:<10} {r['score']:>6} {r['move']:<4} {flag}")

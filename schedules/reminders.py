@@ -1,0 +1,268 @@
+"""What is due to be nudged at a moment: a pure function of the ledger, `now` and the rules.
+
+Slots are fixed local times on workdays. Every slot of today that has already passed is
+returned, each with a key unique to (rule, unit, slot): run at any minute, twice, or after a
+restart, the outbox's unique key turns it into exactly one message per unit per slot, and
+the slots of a day the bot missed entirely are simply never computed again.
+
+A date that falls on a non-workday (a deadline on a Saturday or inside 国庆) is due on the
+last workday before it: that day gets the due-day nudges, and the first workday after it
+counts as one workday overdue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bot.config import RulesConfig
+from schedules.plan import Milestone
+from schedules.workdays import WorkCalendar
+
+YELLOW, DUE_MORNING, OVERDUE, ESCALATE, DUE_EVENING = (
+    "yellow",
+    "due_morning",
+    "overdue",
+    "escalate",
+    "due_evening",
+)
+# Among slots at the same time, the order rules are applied in (the per-item cap keeps the
+# earliest): what is due today comes before what is merely close.
+RULE_ORDER = (DUE_MORNING, YELLOW, OVERDUE, ESCALATE, DUE_EVENING)
+
+
+@dataclass(frozen=True)
+class Item:
+    """An open ledger row, as plain data."""
+
+    assignment_id: int
+    task_code: int
+    content: str
+    unit_code: str
+    deadline: dt.date
+    percent: int = 0
+    milestones: tuple[Milestone, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rules:
+    yellow_workdays: tuple[int, ...] = (3, 1)
+    due_time: dt.time = dt.time(9, 0)
+    overdue_time: dt.time = dt.time(9, 30)
+    evening_time: dt.time = dt.time(16, 30)
+    escalate_after: int = 3
+    max_per_item_per_day: int = 2
+    quiet_start: dt.time = dt.time(21, 0)
+    quiet_end: dt.time = dt.time(8, 0)
+
+    def slots(self) -> list[tuple[dt.time, str]]:
+        """Every rule's slot of a day, in the order they are applied."""
+        times = {
+            YELLOW: self.due_time,
+            DUE_MORNING: self.due_time,
+            OVERDUE: self.overdue_time,
+            ESCALATE: self.overdue_time,
+            DUE_EVENING: self.evening_time,
+        }
+        return sorted(
+            ((times[r], r) for r in RULE_ORDER), key=lambda s: (s[0], RULE_ORDER.index(s[1]))
+        )
+
+    def quiet(self, t: dt.time) -> bool:
+        if self.quiet_start == self.quiet_end:
+            return False  # no quiet hours
+        if self.quiet_start < self.quiet_end:
+            return self.quiet_start <= t < self.quiet_end
+        return t >= self.quiet_start or t < self.quiet_end
+
+
+@dataclass(frozen=True)
+class Line:
+    assignment_id: int
+    task_code: int
+    content: str
+    deadline: dt.date
+    reason: str
+    overdue_workdays: int = 0
+
+
+@dataclass(frozen=True)
+class Nudge:
+    rule: str
+    unit_code: str
+    slot: dt.datetime  # local time of the slot
+    lines: tuple[Line, ...] = field(default_factory=tuple)
+
+    @property
+    def key(self) -> str:
+        return f"nudge:{self.rule}:{self.unit_code}:{self.slot:%Y-%m-%dT%H%M}"
+
+
+def passed_slots(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> list[tuple[dt.time, str]]:
+    """Today's slots up to `now` (local time); none on a non-workday or in quiet hours."""
+    if rules.quiet(now.time()) or not cal.is_workday(now.date()):
+        return []
+    t = now.time()
+    return [(s, rule) for s, rule in rules.slots() if s <= t and not rules.quiet(s)]
+
+
+def dropped_slots(
+    last: dt.datetime, now: dt.datetime, rules: Rules, cal: WorkCalendar, limit: int = 50
+) -> list[dt.datetime]:
+    """Slots that passed between the last run (`last`) and the start of today, oldest first.
+
+    They are not sent late: the day they belonged to is over. Today's missed slots are not
+    in here; `reminders_due` still returns them, so they are caught up once. At most `limit`
+    slots are listed (the most recent ones).
+    """
+    out: list[dt.datetime] = []
+    today = now.date()
+    day = max(last.date(), today - dt.timedelta(days=366))
+    while day < today:
+        if cal.is_workday(day):
+            for t, _rule in rules.slots():
+                at = dt.datetime.combine(day, t, now.tzinfo)
+                if at > last and not rules.quiet(t) and (not out or out[-1] != at):
+                    out.append(at)
+        day += dt.timedelta(days=1)
+    return out[-limit:]
+
+
+def _md(d: dt.date) -> str:
+    return f"{d.month}月{d.day}日"
+
+
+class _Pass:
+    """Per-pass memo of calendar answers: a pass asks about a few hundred distinct dates."""
+
+    def __init__(self, day: dt.date, cal: WorkCalendar) -> None:
+        self.day = day
+        self.cal = cal
+        self._due: dict[dt.date, dt.date] = {}
+        self._count: dict[dt.date, int] = {}
+
+    def due_day(self, date: dt.date) -> dt.date:
+        """The workday a date is due on: itself, or the last workday before it."""
+        d = self._due.get(date)
+        if d is None:
+            d = self._due[date] = self.cal.previous_workday_or_same(date)
+        return d
+
+    def workdays(self, date: dt.date) -> int:
+        """Workdays from today to `date`: positive ahead (left), negative behind (late)."""
+        n = self._count.get(date)
+        if n is None:
+            if date >= self.day:
+                n = self.cal.workdays_between(self.day, date)
+            else:
+                n = -self.cal.workdays_between(date, self.day)
+            self._count[date] = n
+        return n
+
+
+def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[str, Line]:
+    """The line each rule has for an item today (only rules in `wanted` are computed)."""
+    day = p.day
+    out: dict[str, Line] = {}
+    due = p.due_day(item.deadline)
+    if due > day and not item.milestones and p.workdays(item.deadline) not in rules.yellow_workdays:
+        return out  # the common case: nothing due yet, no milestone to watch
+
+    def line(reason: str, late: int = 0) -> Line:
+        return Line(item.assignment_id, item.task_code, item.content, item.deadline, reason, late)
+
+    if due == day:
+        if DUE_MORNING in wanted:
+            if item.deadline == day:
+                out[DUE_MORNING] = line("今天到期")
+            else:
+                out[DUE_MORNING] = line(f"{_md(item.deadline)}到期，今天是到期前最后一个工作日")
+        if DUE_EVENING in wanted:
+            out[DUE_EVENING] = line("今天到期，尚未报告完成")
+        return out
+    if due < day:
+        late = -p.workdays(item.deadline)
+        if OVERDUE in wanted:
+            out[OVERDUE] = line(f"已逾期 {late} 个工作日", late)
+        # Escalate on reaching the threshold, then again every threshold's worth of workdays.
+        n = rules.escalate_after
+        if ESCALATE in wanted and n > 0 and late >= n and late % n == 0:
+            out[ESCALATE] = line(f"已逾期 {late} 个工作日", late)
+        return out
+    # Not yet due: milestones not met (in date order), then the deadline.
+    missed: Milestone | None = None
+    targets: list[tuple[dt.date, str]] = []
+    for m in item.milestones:
+        if item.percent >= m.percent:
+            continue
+        m_due = p.due_day(m.date)
+        if m_due < day:
+            missed = m  # the latest milestone already missed
+        elif m_due == day:
+            if DUE_MORNING in wanted and DUE_MORNING not in out:
+                out[DUE_MORNING] = line(f"节点“{m.name}”今天到期")
+        else:
+            targets.append((m.date, f"节点“{m.name}”"))
+    if missed is not None and OVERDUE in wanted:
+        late = -p.workdays(missed.date)
+        out[OVERDUE] = line(f"节点“{missed.name}”（{_md(missed.date)}）已逾期 {late} 个工作日")
+    if YELLOW in wanted:
+        targets.append((item.deadline, "完成时限"))
+        for date, what in sorted(targets):
+            left = p.workdays(date)
+            if left in rules.yellow_workdays:
+                out[YELLOW] = line(f"{what}{_md(date)}，还剩 {left} 个工作日")
+                break
+    return out
+
+
+def reminders_due(
+    items: Iterable[Item], now: dt.datetime, rules: Rules, cal: WorkCalendar
+) -> list[Nudge]:
+    """Every nudge of today's slots up to `now` (local time): grouped per unit and slot.
+
+    An item gets at most `max_per_item_per_day` nudges a day in its unit group (earliest
+    slots first); escalations to leaders are not counted against that cap.
+    """
+    slots = passed_slots(now, rules, cal)
+    if not slots:
+        return []
+    day = now.date()
+    order = {rule: i for i, (_, rule) in enumerate(slots)}
+    wanted = frozenset(order)
+    cap = rules.max_per_item_per_day
+    p = _Pass(day, cal)
+    groups: dict[tuple[int, str], list[Line]] = defaultdict(list)
+    for item in items:
+        found = _lines(item, wanted, rules, p)
+        if not found:
+            continue
+        sent = 0
+        for rule in sorted(found, key=order.__getitem__) if len(found) > 1 else found:
+            if rule != ESCALATE:  # the cap protects the unit group, not the leader
+                if sent >= cap:
+                    continue
+                sent += 1
+            groups[(order[rule], item.unit_code)].append(found[rule])
+    nudges = []
+    for (i, unit_code), lines in sorted(groups.items()):
+        t, rule = slots[i]
+        lines.sort(key=lambda x: (x.deadline, x.task_code, x.assignment_id))
+        nudges.append(Nudge(rule, unit_code, dt.datetime.combine(day, t, now.tzinfo), tuple(lines)))
+    return nudges
+
+
+def rules_from_config(r: RulesConfig) -> Rules:
+    """Rules from `[rules]`."""
+    return Rules(
+        yellow_workdays=tuple(r.yellow_nudge_workdays),
+        due_time=r.due_day_time,
+        overdue_time=r.overdue_time,
+        evening_time=r.evening_check_time,
+        escalate_after=r.escalate_after_workdays,
+        max_per_item_per_day=r.max_nudges_per_item_per_day,
+        quiet_start=r.quiet_start,
+        quiet_end=r.quiet_end,
+    )

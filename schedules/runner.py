@@ -1,0 +1,93 @@
+"""The single scheduler process: APScheduler jobs that run only while holding the lease."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from bot.evidence import fetch_pending
+from bot.inbound import process_pending
+from bot.ranking import publish_due
+from bot.relay import Relay, relay_id
+from bot.runtime import Runtime
+from schedules.jobs import run_due
+from schedules.lease import acquire, release
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "scheduler"
+LEASE_TTL = dt.timedelta(seconds=30)
+
+
+class SchedulerService:
+    """Holds the scheduler lease; jobs do nothing on a process that is not the holder."""
+
+    def __init__(self, rt: Runtime, holder: str | None = None) -> None:
+        self.rt = rt
+        self.holder = holder or relay_id()
+        self.active = False
+        self.relay: Relay | None = None
+
+    def heartbeat(self) -> bool:
+        was = self.active
+        self.active = acquire(self.rt.sessions, LEASE_NAME, self.holder, self.rt.now(), LEASE_TTL)
+        if self.active != was:
+            log.info("scheduler lease %s by %s", "taken" if self.active else "lost", self.holder)
+        return self.active
+
+    def deliver(self) -> None:
+        if self.active:
+            self.relay = self.relay or Relay(self.rt)
+            self.relay.run_once()
+
+    def remind(self) -> None:
+        """Every reminder rule as of now; slots already sent are skipped by their keys."""
+        if self.active:
+            run_due(self.rt)
+
+    def rank(self) -> None:
+        """The weekly ranking at its configured hour; published once per week."""
+        if self.active:
+            publish_due(self.rt)
+
+    def evidence(self) -> None:
+        """Fetch evidence media before WeCom forgets it (three days)."""
+        if self.active:
+            fetch_pending(self.rt)
+
+    def inbound(self) -> None:
+        """Messages acknowledged while the webhook was busy (or died): handle them now."""
+        if self.active:
+            process_pending(self.rt)
+
+    def build(self, blocking: bool) -> BaseScheduler:
+        kind: Any = BlockingScheduler if blocking else BackgroundScheduler
+        sched = kind(timezone=self.rt.tz, job_defaults={"coalesce": True, "max_instances": 1})
+        sched.add_job(
+            self.heartbeat,
+            "interval",
+            seconds=10,
+            id="heartbeat",
+            next_run_time=dt.datetime.now(self.rt.tz),
+        )
+        sched.add_job(self.deliver, "interval", seconds=3, id="deliver")
+        sched.add_job(self.inbound, "interval", seconds=1, id="inbound")
+        sched.add_job(self.rank, "interval", seconds=60, id="rank")
+        sched.add_job(self.evidence, "interval", seconds=30, id="evidence")
+        sched.add_job(
+            self.remind,
+            "interval",
+            seconds=60,
+            id="remind",
+            next_run_time=dt.datetime.now(self.rt.tz) + dt.timedelta(seconds=5),
+        )
+        return sched
+
+    def stop(self) -> None:
+        if self.active:
+            release(self.rt.sessions, LEASE_NAME, self.holder)
+            self.active = False

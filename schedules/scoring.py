@@ -1,0 +1,220 @@
+"""KPI scoring and ranking (赶超进位): pure functions of ledger facts, a period and the rules.
+
+Per assignment due in the period (and already due by the evaluation date): on time 100;
+late 100 − 10 per late workday, never below 40; still open past its deadline 0. With an
+approved extension it is judged against the new deadline but scores at most 90. A unit's
+score is the task-weighted mean; townships and departments are ranked separately; ties go
+to fewer overdue items, then the earlier last completion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from schedules.workdays import WorkCalendar
+
+
+@dataclass(frozen=True)
+class ScoreRules:
+    on_time: float = 100.0
+    late_penalty: float = 10.0
+    late_floor: float = 40.0
+    extension_cap: float = 90.0
+    red_size: int = 3
+    black_size: int = 3
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One assignment, as the scorer needs it."""
+
+    assignment_id: int
+    task_code: int
+    unit_code: str
+    weight: float
+    deadline: dt.date  # effective: an approved extension's new deadline
+    done_on: dt.date | None  # the local date it was reported done
+    extended: bool = False
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    fact: Fact
+    score: float
+    late_workdays: int
+    overdue: bool
+
+    @property
+    def lost(self) -> float:
+        return 100.0 - self.score
+
+
+def score_item(f: Fact, as_of: dt.date, rules: ScoreRules, cal: WorkCalendar) -> ItemScore | None:
+    """None when the item is not yet due (nothing to judge). A completion reported after
+    `as_of` is not known as of that day: the item is judged as still open."""
+    if f.done_on is not None and f.done_on > as_of:
+        f = replace(f, done_on=None)
+    if f.done_on is None:
+        if f.deadline >= as_of:
+            return None
+        return ItemScore(f, 0.0, cal.workdays_between(f.deadline, as_of), True)
+    late = max(0, cal.workdays_between(f.deadline, f.done_on)) if f.done_on > f.deadline else 0
+    score = (
+        rules.on_time
+        if late == 0
+        else max(rules.late_floor, rules.on_time - rules.late_penalty * late)
+    )
+    if f.extended:
+        score = min(score, rules.extension_cap)
+    return ItemScore(f, score, late, False)
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    unit_code: str
+    score: float
+    items: tuple[ItemScore, ...]
+    overdue: int
+    last_completion: dt.date | None
+
+    def sort_key(self) -> tuple[float, int, dt.date]:
+        return (-self.score, self.overdue, self.last_completion or dt.date.max)
+
+
+def unit_scores(
+    facts: Iterable[Fact],
+    start: dt.date,
+    end: dt.date,
+    as_of: dt.date,
+    rules: ScoreRules,
+    cal: WorkCalendar,
+) -> dict[str, UnitScore]:
+    """Scores of units with at least one item due in [start, end] by `as_of`."""
+    by_unit: dict[str, list[ItemScore]] = defaultdict(list)
+    for f in facts:
+        if not start <= f.deadline <= end:
+            continue
+        s = score_item(
+            f, min(as_of, end + dt.timedelta(days=1)) if f.done_on is None else as_of, rules, cal
+        )
+        if s is not None:
+            by_unit[f.unit_code].append(s)
+    out = {}
+    for unit, scored in by_unit.items():
+        total = sum(s.fact.weight for s in scored)
+        value = sum(s.score * s.fact.weight for s in scored) / total if total else 0.0
+        done = [s.fact.done_on for s in scored if s.fact.done_on is not None]
+        out[unit] = UnitScore(
+            unit,
+            round(value, 2),
+            tuple(scored),
+            sum(1 for s in scored if s.overdue),
+            max(done) if done else None,
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class RankRow:
+    unit_code: str
+    group: str
+    score: float
+    rank: int
+    movement: int | None  # places gained since the previous period; None = new on the board
+    red: bool
+    black: bool
+    black_streak: int  # consecutive periods on the black list, this one included
+    # What cost points: ({"task", "lost", "late", "overdue"}, …)
+    lost: tuple[dict[str, object], ...] = field(default=(), compare=False)
+
+
+def rank_group(
+    scores: list[UnitScore],
+    group: str,
+    rules: ScoreRules,
+    previous: Mapping[str, tuple[int, int]],
+    names: Mapping[str, str] | None = None,
+) -> list[RankRow]:
+    """Competition ranking ("1224"); `previous` maps unit → (rank, black streak).
+
+    Tied units share their fate at a list's edge: the red list is every unit ranked within
+    the top N, the black list every unit with fewer than N units strictly behind it, and a
+    unit that would be on both (everyone tied) is on the red list only.
+    """
+    # Tied units are listed by their code (`names`), never by a database id's text.
+    names = names or {}
+    ordered = sorted(
+        scores, key=lambda u: (*u.sort_key(), names.get(u.unit_code, u.unit_code), u.unit_code)
+    )
+    keys = [u.sort_key() for u in ordered]
+    rows: list[RankRow] = []
+    n = len(ordered)
+    red_n, black_n = rules.red_size, rules.black_size
+    if n < red_n + black_n:  # too few units for both lists: halve, never overlap
+        red_n, black_n = min(red_n, n // 2), min(black_n, n // 2)
+    for i, u in enumerate(ordered):
+        rank = i + 1
+        if i and ordered[i - 1].sort_key() == u.sort_key():
+            rank = rows[-1].rank
+        before = previous.get(u.unit_code)
+        behind = sum(1 for k in keys if k > keys[i])
+        red = rank <= red_n
+        black = not red and behind < black_n
+        streak = (before[1] + 1 if before and before[1] > 0 else 1) if black else 0
+        lost = tuple(
+            {
+                "task": s.fact.task_code,
+                "lost": s.lost,
+                "late": s.late_workdays,
+                "overdue": s.overdue,
+            }
+            for s in u.items
+            if s.lost > 0
+        )
+        rows.append(
+            RankRow(
+                u.unit_code,
+                group,
+                u.score,
+                rank,
+                None if before is None else before[0] - rank,
+                red,
+                black,
+                streak,
+                lost,
+            )
+        )
+    return rows
+
+
+def rank_all(
+    scores: Mapping[str, UnitScore],
+    groups: Mapping[str, str],
+    rules: ScoreRules,
+    previous: Mapping[str, tuple[int, int]] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> dict[str, list[RankRow]]:
+    """Townships and departments ranked separately; `groups` maps unit → group and `names`
+    unit → the code that orders tied units."""
+    previous = previous or {}
+    by_group: dict[str, list[UnitScore]] = defaultdict(list)
+    for code, s in scores.items():
+        group = groups.get(code)
+        if group in ("township", "department"):
+            by_group[group].append(s)
+    return {
+        g: rank_group(by_group[g], g, rules, previous, names) for g in ("township", "department")
+    }
+
+
+def movement_label(movement: int | None) -> str:
+    if movement is None:
+        return "新上榜"
+    if movement > 0:
+        return f"↑{movement}"
+    if movement < 0:
+        return f"↓{-movement}"
+    return "—"

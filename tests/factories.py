@@ -1,0 +1,104 @@
+"""A small hand-built county whose every row a test can reason about."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from models import (
+    CLOSED,
+    IN_PROGRESS,
+    NOT_STARTED,
+    REPORTED,
+    Assignment,
+    KeyWork,
+    Member,
+    Task,
+    Unit,
+)
+
+
+def build_county(session: Session, today: dt.date) -> None:
+    """城关镇 has three open items, 河西乡 one, 县发改局 one reported; 督查室 reviews."""
+    cgz = Unit(code="CGZ", name="城关镇", kind="township", webhook_keys=["key-cgz"])
+    hxx = Unit(code="HXX", name="河西乡", kind="township", webhook_keys=["key-hxx"])
+    fgj = Unit(code="FGJ", name="县发改局", kind="department", webhook_keys=[])
+    dcs = Unit(code="DCS", name="县委县政府督查室", kind="office", webhook_keys=["key-dcs"])
+    session.add_all([cgz, hxx, fgj, dcs])
+    session.flush()
+    people = [
+        Member(userid="cgz_liaison", name="张联络", unit=cgz, roles=["liaison"]),
+        Member(userid="cgz_head", name="李负责", unit=cgz, roles=["head"]),
+        Member(userid="cgz_leader", name="王领导", unit=cgz, roles=["leader"]),
+        Member(userid="hxx_liaison", name="赵联络", unit=hxx, roles=["liaison"]),
+        Member(userid="fgj_liaison", name="钱联络", unit=fgj, roles=["liaison"]),
+        Member(userid="dcs_sup", name="孙督查", unit=dcs, roles=["supervisor"]),
+        Member(userid="gone", name="周离职", unit=cgz, roles=["liaison"], active=False),
+    ]
+    session.add_all(people)
+    session.flush()
+    cgz.leader = people[2]
+    kw = KeyWork(name="安全生产", lead_unit=fgj, weight=1.0)
+    kw2 = KeyWork(name="河湖长制", lead_unit=fgj, weight=1.5)
+    session.add_all([kw, kw2])
+    d = dt.timedelta
+    tasks = [
+        Task(
+            code=1,
+            key_work=kw,
+            content="开展燃气安全隐患排查",
+            lead_unit=fgj,
+            deadline=today + d(days=15),
+            plan=[{"name": "完成摸底", "offset": 5}],
+        ),
+        Task(
+            code=2,
+            key_work=kw2,
+            content="更新河道巡查台账",
+            lead_unit=fgj,
+            deadline=today + d(days=2),
+        ),
+        Task(
+            code=3,
+            key_work=kw,
+            content="整改消防通道占用问题",
+            lead_unit=fgj,
+            deadline=today - d(days=5),
+        ),
+        Task(
+            code=4,
+            key_work=kw,
+            content="报送重点项目清单",
+            lead_unit=fgj,
+            deadline=today + d(days=5),
+        ),
+        Task(
+            code=5, key_work=kw2, content="清理河道垃圾", lead_unit=fgj, deadline=today - d(days=15)
+        ),
+    ]
+    session.add_all(tasks)
+    session.flush()
+    session.add_all(
+        [
+            Assignment(task=tasks[0], unit=cgz, status=IN_PROGRESS, percent=30),
+            Assignment(task=tasks[1], unit=cgz, status=NOT_STARTED),
+            Assignment(task=tasks[1], unit=hxx, status=NOT_STARTED),
+            Assignment(task=tasks[2], unit=cgz, status=NOT_STARTED),
+            Assignment(
+                task=tasks[3],
+                unit=fgj,
+                status=REPORTED,
+                percent=100,
+                reported_at=dt.datetime(2026, 11, 24, 2, 0, tzinfo=dt.UTC),
+            ),
+            Assignment(
+                task=tasks[4],
+                unit=hxx,
+                status=CLOSED,
+                percent=100,
+                closed_at=dt.datetime(2026, 11, 9, 2, 0, tzinfo=dt.UTC),
+            ),
+        ]
+    )
+    session.flush()

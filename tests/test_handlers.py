@@ -1,0 +1,305 @@
+"""Handlers: matching tested on its own; actions through the same path as a callback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.inbound import handle_message
+from bot.runtime import Runtime
+from handlers.base import Context
+from handlers.listing import FallbackHandler, HelpHandler, ListHandler
+from handlers.report import DoneHandler, ProgressHandler
+from handlers.review import ReviewHandler
+from handlers.router import DEFAULT_HANDLERS, route
+from models import (
+    Assignment,
+    AuditLog,
+    InboundMessage,
+    Member,
+    Outbox,
+    Progress,
+    Task,
+    Unit,
+)
+from tests.conftest import County
+
+
+def ctx_for(text: str, member: Any = None, session: Any = None) -> Context:
+    from bot.config import load_config
+    from schedules.workdays import WorkCalendar
+
+    now = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
+    return Context(
+        session=session,
+        config=load_config(environ={}),
+        calendar=WorkCalendar(),
+        member=member,
+        text=text,
+        now=now,
+        today=now.date(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "handler"),
+    [
+        ("完成 #3", DoneHandler),
+        ("ＤＯＮＥ", DoneHandler),
+        ("进度 40% 正在施工", ProgressHandler),
+        ("任务", ListHandler),
+        ("待办", ListHandler),
+        ("帮助", HelpHandler),
+        ("销号 #4 县发改局", ReviewHandler),
+        ("天气不错", FallbackHandler),
+    ],
+)
+def test_each_handler_matches_its_own_messages(text: str, handler: type) -> None:
+    ctx = ctx_for(text)
+    matching = [h for h in DEFAULT_HANDLERS if h.name != "pick" and h.check(ctx)]
+    assert type(matching[0]) is handler
+
+
+def test_done_handler_does_not_match_progress() -> None:
+    assert DoneHandler().check(ctx_for("进度 30%")) is None
+    assert ProgressHandler().check(ctx_for("完成 #1")) is None
+    assert ListHandler().check(ctx_for("任务12")) is None
+
+
+def say(rt: Runtime, sender: str, text: str, msg_key: str | None = None) -> str:
+    return handle_message(
+        rt, channel="cli", sender=sender, text=text, msg_key=msg_key or f"t:{uuid.uuid4()}"
+    ).reply
+
+
+def status_of(rt: Runtime, code: int, unit_code: str) -> str:
+    with rt.sessions() as s:
+        return s.scalar(
+            select(Assignment.status)
+            .join(Assignment.task)
+            .join(Assignment.unit)
+            .where(Task.code == code, Unit.code == unit_code)
+        )
+
+
+def count(rt: Runtime, model: Any) -> int:
+    with rt.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_task_list_shows_codes_and_lights(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.liaison_many, "任务")
+    assert "城关镇" in reply and "3 项" in reply
+    # overdue first (red), then due in two days (yellow), then on track (green)
+    assert reply.index("🔴 #3") < reply.index("🟡 #2") < reply.index("🟢 #1")
+    assert "#4" not in reply and "#5" not in reply
+
+
+def test_done_with_ref_moves_to_review_and_notifies_supervisors(
+    rt: Runtime, county: County
+) -> None:
+    reply = say(rt, county.liaison_many, "完成 #3 通道已清理")
+    assert "已收到" in reply and "待审核" in reply
+    assert status_of(rt, 3, "CGZ") == "reported"
+    with rt.sessions() as s:
+        a = s.scalar(select(Assignment).join(Assignment.task).where(Task.code == 3))
+        assert a is not None and a.percent == 100 and a.reported_at is not None
+        entry = s.scalar(select(Progress).where(Progress.assignment_id == a.id))
+        assert entry is not None and entry.kind == "done" and entry.text == "通道已清理"
+        assert entry.inbound_id is not None
+        out = s.scalars(select(Outbox)).all()
+        assert [(o.channel, o.target) for o in out] == [("webhook", "key-dcs")]
+        assert "城关镇" in out[0].payload["content"] and "#3" in out[0].payload["content"]
+        actions = s.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+        assert actions == ["claim_done", "message"]
+
+
+def test_claim_for_another_units_item_is_refused_and_changes_nothing(
+    rt: Runtime, county: County
+) -> None:
+    reply = say(rt, county.liaison_one, "完成 #3")
+    assert "不是河西乡的责任事项" in reply
+    assert status_of(rt, 3, "CGZ") == "not_started"
+    assert count(rt, Progress) == 0 and count(rt, Outbox) == 0
+
+
+def test_unknown_sender_is_refused_and_nothing_is_recorded(rt: Runtime, county: County) -> None:
+    for sender in ("stranger", "gone"):  # never registered; deactivated
+        reply = say(rt, sender, "完成 #3")
+        assert "尚未登记" in reply
+    assert count(rt, InboundMessage) == 0 and count(rt, AuditLog) == 0
+    assert status_of(rt, 3, "CGZ") == "not_started"
+
+
+def test_bare_done_with_one_open_item_needs_no_ref(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.liaison_one, "完成")
+    assert "#2" in reply and "已收到" in reply
+    assert status_of(rt, 2, "HXX") == "reported"
+    assert status_of(rt, 2, "CGZ") == "not_started"
+
+
+def test_bare_done_with_several_items_asks_and_the_number_picks(
+    rt: Runtime, county: County
+) -> None:
+    reply = say(rt, county.liaison_many, "完成 已整改")
+    assert "请回复序号" in reply
+    assert "1. 🔴 #3" in reply and "2. 🟡 #2" in reply and "3. 🟢 #1" in reply
+    assert count(rt, Progress) == 0
+    reply = say(rt, county.liaison_many, "2")
+    assert "#2" in reply and "已收到" in reply and "已整改" in reply
+    assert status_of(rt, 2, "CGZ") == "reported"
+    # the pick is used up: a second "2" is not understood
+    assert "没有看懂" in say(rt, county.liaison_many, "2")
+
+
+def test_pick_expires(rt: Runtime, county: County, clock: Any) -> None:
+    say(rt, county.liaison_many, "完成")
+    clock.advance(seconds=rt.config.rules.pick_ttl_seconds + 1)
+    assert "没有看懂" in say(rt, county.liaison_many, "1")
+    assert count(rt, Progress) == 0
+
+
+def test_pick_out_of_range(rt: Runtime, county: County) -> None:
+    say(rt, county.liaison_many, "完成")
+    assert "1–3" in say(rt, county.liaison_many, "7")
+
+
+def test_pick_belongs_to_its_member(rt: Runtime, county: County) -> None:
+    say(rt, county.liaison_many, "完成")
+    assert "没有看懂" in say(rt, county.head_many, "1")
+
+
+def test_progress_updates_percent_and_status(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.liaison_many, "进度 #2 60% 已完成选址")
+    assert "60%" in reply and "已完成选址" in reply
+    assert status_of(rt, 2, "CGZ") == "in_progress"
+    with rt.sessions() as s:
+        a = s.scalar(
+            select(Assignment)
+            .join(Assignment.task)
+            .join(Assignment.unit)
+            .where(Task.code == 2, Unit.code == "CGZ")
+        )
+        assert a is not None and a.percent == 60
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("进度 #2 130%", "0–100%"), ("进度 #2 100%", "即为完成"), ("进度", "请写明进度")],
+)
+def test_progress_rejects_bad_input(rt: Runtime, county: County, text: str, expected: str) -> None:
+    assert expected in say(rt, county.liaison_many, text)
+    assert count(rt, Progress) == 0
+
+
+def test_reporting_twice_is_refused(rt: Runtime, county: County) -> None:
+    say(rt, county.liaison_many, "完成 #3")
+    assert "无需重复报告" in say(rt, county.liaison_many, "完成 #3")
+    assert count(rt, Progress) == 1
+
+
+def test_same_message_key_takes_effect_once(rt: Runtime, county: County) -> None:
+    first = say(rt, county.liaison_many, "完成 #3", msg_key="wecom:123")
+    again = say(rt, county.liaison_many, "完成 #3", msg_key="wecom:123")
+    assert first == again
+    assert count(rt, InboundMessage) == 1 and count(rt, Progress) == 1 and count(rt, Outbox) == 1
+
+
+def test_no_such_task(rt: Runtime, county: County) -> None:
+    assert "未找到任务 #99" in say(rt, county.liaison_many, "完成 #99")
+
+
+def test_help_lists_usage_and_supervisor_commands_only_for_supervisors(
+    rt: Runtime, county: County
+) -> None:
+    assert "完成 #12" in say(rt, county.liaison_many, "帮助")
+    assert "销号" not in say(rt, county.liaison_many, "帮助")
+    assert "销号" in say(rt, county.supervisor, "help")
+
+
+def test_supervisor_closes_and_rejects(rt: Runtime, county: County) -> None:
+    assert "只能由督查室" in say(rt, county.liaison_dept, "销号 #4 县发改局")
+    assert status_of(rt, 4, "FGJ") == "reported"
+    assert "需要写明原因" in say(rt, county.supervisor, "退回 #4 县发改局")
+    reply = say(rt, county.supervisor, "退回 #4 县发改局 佐证材料不全")
+    assert "已退回" in reply and status_of(rt, 4, "FGJ") == "in_progress"
+    say(rt, county.liaison_dept, "完成 #4 已补充材料")
+    reply = say(rt, county.supervisor, "销号 #4")  # the only unit awaiting review
+    assert "已销号" in reply and status_of(rt, 4, "FGJ") == "closed"
+    with rt.sessions() as s:
+        targets = s.scalars(select(Outbox.target).order_by(Outbox.id)).all()
+        # reject → unit (no group robot: its members by app message), claim → DCS, close → unit
+        assert targets == ["fgj_liaison", "key-dcs", "fgj_liaison"]
+
+
+def test_review_of_item_not_awaiting_review(rt: Runtime, county: County) -> None:
+    assert "不在待审核状态" in say(rt, county.supervisor, "销号 #3 城关镇")
+
+
+def test_route_picks_first_matching_handler(rt: Runtime, county: County) -> None:
+    with rt.sessions() as s:
+        member = s.scalar(select(Member).where(Member.userid == county.liaison_many))
+        handler, match = route(ctx_for("完成 #1", member=member, session=s))
+        assert handler.name == "done" and match.ref == 1
+
+
+def test_extension_request_approval_moves_the_deadline(rt: Runtime, county: County) -> None:
+    from models import Extension
+
+    reply = say(rt, county.liaison_many, "延期 #1 至12月31日 原因：设备未到货")
+    assert "已提交延期申请" in reply and "12月31日" in reply and "设备未到货" in reply
+    assert "已有一项延期申请" in say(rt, county.liaison_many, "延期 #1 至明年1月5日")
+    assert "只能由督查室" in say(rt, county.liaison_many, "批准延期 #1 城关镇")
+    reply = say(rt, county.supervisor, "批准延期 #1")  # the only pending request
+    assert "已批准" in reply and "12月31日" in reply
+    with rt.sessions() as s:
+        a = s.scalar(select(Assignment).join(Assignment.task).where(Task.code == 1))
+        assert a is not None and a.deadline == dt.date(2026, 12, 31)
+        ext = s.scalars(select(Extension)).one()
+        assert ext.status == "approved" and ext.old_deadline == dt.date(2026, 12, 10)
+        contents = [o.payload["content"] for o in s.scalars(select(Outbox).order_by(Outbox.id))]
+        assert "【延期申请】" in contents[0] and "【延期已批准】" in contents[1]
+
+
+def test_extension_refusal_needs_a_reason_and_keeps_the_deadline(
+    rt: Runtime, county: County
+) -> None:
+    say(rt, county.liaison_one, "延期 下周五 因天气")  # the only open item: #2
+    assert "需要写明原因" in say(rt, county.supervisor, "驳回延期 #2 河西乡")
+    assert "已驳回" in say(rt, county.supervisor, "驳回延期 #2 河西乡 理由不充分")
+    with rt.sessions() as s:
+        a = s.scalar(
+            select(Assignment)
+            .join(Assignment.task)
+            .join(Assignment.unit)
+            .where(Task.code == 2, Unit.code == "HXX")
+        )
+        assert a is not None and a.deadline_override is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("延期 #1", "请写明延期到哪一天"),
+        ("延期 #1 至11月26日", "无需延期"),
+    ],
+)
+def test_extension_bad_requests(rt: Runtime, county: County, text: str, expected: str) -> None:
+    assert expected in say(rt, county.liaison_many, text)
+
+
+def test_urge_nudges_every_open_unit_and_mentions_liaison_and_head(
+    rt: Runtime, county: County
+) -> None:
+    reply = say(rt, county.supervisor, "催办 #2")
+    assert "城关镇" in reply and "河西乡" in reply
+    with rt.sessions() as s:
+        rows = s.scalars(select(Outbox).order_by(Outbox.id)).all()
+        assert [r.target for r in rows] == ["key-cgz", "key-hxx"]
+        assert rows[0].payload["mentioned_list"] == ["cgz_liaison", "cgz_head"]
+        assert "【催办】" in rows[0].payload["content"]
+    assert "只能由督查室" in say(rt, county.liaison_many, "催办 #2")

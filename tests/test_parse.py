@@ -1,0 +1,127 @@
+"""The reply parser: exact cases and properties over full-width forms and spacing."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from handlers.parse import Command, normalize, parse
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("完成", Command("done")),
+        ("已完成", Command("done")),
+        ("办结", Command("done")),
+        ("done", Command("done")),
+        ("DONE #12", Command("done", ref=12)),
+        ("完成 #12", Command("done", ref=12)),
+        ("完成#12 已全部整改到位", Command("done", ref=12, note="已全部整改到位")),
+        ("完成 任务12", Command("done", ref=12)),
+        ("完成 任务 12，附照片", Command("done", ref=12, note="附照片")),
+        ("完成 T12", Command("done", ref=12)),
+        ("完成 t7", Command("done", ref=7)),
+        ("#12 完成", Command("done", ref=12)),
+        ("任务3已完成 材料已报送", Command("done", ref=3, note="材料已报送")),
+        ("完成，已整改", Command("done", note="已整改")),
+        ("进度 60% 已完成选址", Command("progress", percent=60, note="已完成选址")),
+        ("进度 #12 60% 已完成选址", Command("progress", ref=12, percent=60, note="已完成选址")),
+        ("进度60%#12", Command("progress", ref=12, percent=60)),
+        ("进展 已完成选址", Command("progress", note="已完成选址")),
+        ("进展 T5 正在招标", Command("progress", ref=5, note="正在招标")),
+        ("progress 40%", Command("progress", percent=40)),
+        ("进度 150%", Command("progress", percent=150)),
+        ("任务", Command("list")),
+        ("待办", Command("list")),
+        ("我的任务", Command("list")),
+        ("帮助", Command("help")),
+        ("help", Command("help")),
+        ("2", Command("pick", ref=2)),
+        ("销号 #12 城关镇", Command("close", ref=12, note="城关镇")),
+        ("退回 #12 城关镇 佐证材料不全", Command("reject", ref=12, note="城关镇 佐证材料不全")),
+        ("你好", None),
+        ("", None),
+        ("today is fine", None),
+        ("明天完成", None),
+    ],
+)
+def test_parse_cases(text: str, expected: Command | None) -> None:
+    assert parse(text) == expected
+
+
+def test_normalize_folds_full_width() -> None:
+    assert normalize("完成　＃１２　　说明") == "完成 #12 说明"
+    assert normalize("进度 ６０％") == "进度 60%"
+
+
+FULL_WIDTH = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}
+
+
+def widen(text: str, mask: list[bool]) -> str:
+    """Turn some ASCII characters into their full-width forms (as Chinese IMEs do)."""
+    return "".join(FULL_WIDTH.get(ch, ch) if m else ch for ch, m in zip(text, mask, strict=False))
+
+
+ref_forms = st.sampled_from(["#{n}", "# {n}", "任务{n}", "任务 {n}", "T{n}", "t{n}"])
+spaces = st.text(alphabet=" \u3000\t", min_size=0, max_size=3)
+notes = st.text(alphabet="已整改到位材料报送完毕情况说明", min_size=0, max_size=12)
+
+
+@given(
+    word=st.sampled_from(["完成", "已完成", "办结", "done", "Done"]),
+    form=ref_forms,
+    n=st.integers(min_value=1, max_value=99999),
+    gap1=spaces,
+    gap2=spaces,
+    note=notes,
+    mask=st.lists(st.booleans(), min_size=60, max_size=60),
+)
+def test_done_with_ref_survives_width_and_spacing(
+    word: str, form: str, n: int, gap1: str, gap2: str, note: str, mask: list[bool]
+) -> None:
+    if word.isascii() and form[0] in "Tt" and not gap1:
+        gap1 = " "  # "doneT12" is one word; people separate a Latin ref from a Latin verb
+    text = widen(f"{gap1}{word}{gap1}{form.format(n=n)}{gap2}{' ' if note else ''}{note}", mask)
+    cmd = parse(text)
+    assert cmd is not None and cmd.kind == "done"
+    assert cmd.ref == n
+    assert cmd.note == note.strip()
+
+
+@given(
+    pct=st.integers(min_value=0, max_value=100),
+    form=ref_forms,
+    n=st.integers(min_value=1, max_value=999),
+    with_ref=st.booleans(),
+    gap=spaces,
+    note=notes,
+    mask=st.lists(st.booleans(), min_size=60, max_size=60),
+)
+def test_progress_percent_survives_width_and_spacing(
+    pct: int, form: str, n: int, with_ref: bool, gap: str, note: str, mask: list[bool]
+) -> None:
+    ref = f"{form.format(n=n)} " if with_ref else ""
+    text = widen(f"进度{gap}{ref}{pct}%{gap} {note}", mask)
+    cmd = parse(text)
+    assert cmd == Command("progress", ref=n if with_ref else None, percent=pct, note=note.strip())
+
+
+@given(st.text(max_size=40))
+def test_parse_never_raises(text: str) -> None:
+    cmd = parse(text)
+    kinds = {
+        "done",
+        "progress",
+        "list",
+        "help",
+        "pick",
+        "close",
+        "reject",
+        "extension",
+        "approve_ext",
+        "refuse_ext",
+        "urge",
+    }
+    assert cmd is None or cmd.kind in kinds

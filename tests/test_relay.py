@@ -1,0 +1,98 @@
+"""Outbox: dedupe on enqueue, claims that never hand one row to two relays, lease expiry."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from bot.outbox import enqueue
+from bot.relay import claim, deliver_once
+from bot.runtime import Runtime
+from models import Outbox
+from tests.conftest import Clock
+
+
+def fill(rt: Runtime, n: int) -> None:
+    with rt.sessions() as s:
+        for i in range(n):
+            enqueue(
+                s,
+                dedupe_key=f"k{i}",
+                channel="webhook",
+                target=f"g{i % 5}",
+                content=f"m{i}",
+                now=rt.now(),
+            )
+        assert (
+            enqueue(
+                s, dedupe_key="k0", channel="webhook", target="g0", content="again", now=rt.now()
+            )
+            is None
+        )
+        s.commit()
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.lock = threading.Lock()
+
+    def send(self, row: Outbox) -> None:
+        with self.lock:
+            self.sent.append(row.dedupe_key)
+
+
+def test_concurrent_relays_deliver_each_row_once_within_the_pace(rt: Runtime, clock: Clock) -> None:
+    fill(rt, 120)  # 24 messages for each of 5 group robots; 20 per window each
+    rec = Recorder()
+
+    def relay() -> None:
+        while deliver_once(rt, lambda _row: rec):
+            pass
+
+    def run_relays() -> None:
+        threads = [threading.Thread(target=relay) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    windows = 0
+    while len(rec.sent) < 120 and windows < 6:
+        before = len(rec.sent)
+        run_relays()
+        this_window = Counter(int(k[1:]) % 5 for k in rec.sent[before:])
+        assert max(this_window.values(), default=0) <= 20  # never over a robot's pace
+        clock.advance(seconds=61)
+        windows += 1
+    counts = Counter(rec.sent)
+    assert len(counts) == 120 and max(counts.values()) == 1
+    assert windows >= 2  # 24 per robot cannot fit in one window
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).where(Outbox.status != "sent")) == 0
+
+
+def test_failed_send_is_retried_later(rt: Runtime, clock: Clock) -> None:
+    fill(rt, 1)
+
+    class Broken:
+        def send(self, row: Outbox) -> None:
+            raise ConnectionError("refused")
+
+    assert deliver_once(rt, lambda _row: Broken()) == 0
+    with rt.sessions() as s:
+        row = s.scalars(select(Outbox)).one()
+        assert row.status == "pending" and row.attempts == 1 and "refused" in row.last_error
+    assert deliver_once(rt) == 0  # not due yet
+    clock.advance(seconds=11)  # first backoff: 5–10 s (base 5 s × 2, jittered)
+    assert deliver_once(rt) == 1
+
+
+def test_a_dead_relays_lease_runs_out(rt: Runtime, clock: Clock) -> None:
+    fill(rt, 3)
+    assert len(claim(rt)) == 3  # claimed, then the relay "dies" without sending
+    assert claim(rt) == []
+    clock.advance(seconds=61)
+    assert len(claim(rt)) == 3

@@ -1,0 +1,307 @@
+"""Dashboard and JSON API: login, CSRF, pages, filters, health and metrics."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from bot.app import create_app
+from bot.config import load_config
+from bot.outbox import enqueue
+from bot.runtime import Runtime, build_runtime
+from bot.web.auth import create_account
+from models import Account, Setting
+from models.migrate import upgrade
+from tests.conftest import DEFAULT_NOW, Clock, County
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app(rt: Runtime, county: County) -> Flask:
+    with rt.sessions() as s:
+        create_account(s, "duchashi", PASSWORD, is_admin=True)
+        enqueue(
+            s,
+            dedupe_key="x1",
+            channel="webhook",
+            target="key-cgz",
+            now=rt.now(),
+            content="【催办】#3 整改消防通道占用问题\n请抓紧办理",
+            mentions=["cgz_liaison"],
+        )
+        s.commit()
+    return create_app(runtime=rt, TESTING=True)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def text(html: str) -> str:
+    """What a reader sees: tags dropped, whitespace runs collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def csrf(client: FlaskClient, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, html
+    return m.group(1)
+
+
+@pytest.fixture
+def user(client: FlaskClient) -> Iterator[FlaskClient]:
+    token = csrf(client)
+    r = client.post(
+        "/login", data={"username": "duchashi", "password": PASSWORD, "csrf_token": token}
+    )
+    assert r.status_code == 302
+    yield client
+
+
+def test_pages_need_login(client: FlaskClient) -> None:
+    r = client.get("/ledger?unit=CGZ")
+    assert r.status_code == 302
+    assert r.location.startswith("/login?next=") and "ledger" in r.location
+    assert client.get("/api/ledger").status_code == 401
+
+
+def test_wrong_password_is_refused(client: FlaskClient) -> None:
+    r = client.post(
+        "/login",
+        data={"username": "duchashi", "password": "nope-nope-nope", "csrf_token": csrf(client)},
+    )
+    assert r.status_code == 401 and "用户名或密码不正确" in r.get_data(as_text=True)
+    assert client.get("/ledger").status_code == 302
+
+
+def test_post_without_csrf_token_is_rejected(client: FlaskClient) -> None:
+    r = client.post("/login", data={"username": "duchashi", "password": PASSWORD})
+    assert r.status_code == 400
+
+
+def test_ledger_lists_rows_with_lights_and_filters(user: FlaskClient) -> None:
+    html = user.get("/ledger").get_data(as_text=True)
+    assert "重点工作台账" in html and "整改消防通道占用问题" in html
+    assert 'class="light red"' in html and "红灯 1" in html
+    only = user.get("/ledger?unit=HXX").get_data(as_text=True)
+    assert "河西乡" in only and "开展燃气安全隐患排查" not in only
+    red = user.get("/ledger?light=red").get_data(as_text=True)
+    assert "整改消防通道占用问题" in red and "更新河道巡查台账" not in red
+
+
+def test_unit_task_members_sandbox_outbox_pages(user: FlaskClient) -> None:
+    assert "张联络" in user.get("/unit/CGZ").get_data(as_text=True)
+    task = user.get("/task/1").get_data(as_text=True)
+    assert "关键节点" in task and "完成摸底" in task
+    assert user.get("/task/999").status_code == 404
+    assert "cgz_liaison" in user.get("/members").get_data(as_text=True)
+    sandbox = user.get("/sandbox").get_data(as_text=True)
+    assert "沙箱模式" in sandbox and "【催办】#3" in sandbox and "@ cgz_liaison" in sandbox
+    assert "待发 1" in text(user.get("/outbox").get_data(as_text=True))
+
+
+def test_json_api(user: FlaskClient) -> None:
+    rows = user.get("/api/ledger?unit=CGZ").get_json()
+    assert {r["task"] for r in rows} == {"#1", "#2", "#3"}
+    assert user.get("/api/tasks/3").get_json()["rows"][0]["light"] == "red"
+    assert any(u["code"] == "DCS" for u in user.get("/api/units").get_json())
+    assert user.get("/api/outbox").get_json()[0]["target"] == "key-cgz"
+
+
+def test_logout_needs_csrf_and_ends_the_session(user: FlaskClient) -> None:
+    assert user.post("/logout").status_code == 400
+    r = user.post("/logout", data={"csrf_token": csrf(user, "/ledger")})
+    assert r.status_code == 302
+    assert user.get("/ledger").status_code == 302
+
+
+def test_healthz_and_metrics(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'duban_outbox_messages{status="pending"} 1.0' in text
+    assert 'duban_assignments{status="not_started"}' in text
+
+
+def test_healthz_reports_an_unreachable_database(rt: Runtime, county: County) -> None:
+    from bot.db import make_engine, make_session_factory
+
+    app = create_app(runtime=rt, TESTING=True)
+    rt.sessions = make_session_factory(make_engine("postgresql://nobody@127.0.0.1:9/none"))
+    r = app.test_client().get("/healthz")
+    assert r.status_code == 503 and r.get_json()["status"] == "db_unavailable"
+
+
+def test_short_passwords_and_duplicate_accounts_are_refused(rt: Runtime, county: County) -> None:
+    with rt.sessions() as s:
+        with pytest.raises(ValueError, match="至少"):
+            create_account(s, "x", "short")
+        create_account(s, "ok", PASSWORD, member_userid="dcs_sup")
+        s.commit()
+        with pytest.raises(ValueError, match="exists"):
+            create_account(s, "ok", PASSWORD)
+        assert s.scalar(select(Account).where(Account.username == "ok")).password_hash != PASSWORD
+
+
+def test_generated_secret_key_is_kept_and_shared(rt: Runtime, county: County) -> None:
+    first = create_app(runtime=rt).secret_key
+    second = create_app(runtime=rt).secret_key
+    assert first == second and len(str(first)) == 64
+    with rt.sessions() as s:
+        assert s.get(Setting, "web.secret_key") is not None
+
+
+def test_calendar_warning_banner(db_url: str, engine: object, county: County) -> None:
+    import datetime as dt
+
+    cfg = load_config(environ={}, overrides={"database": {"url": db_url}})
+    late = build_runtime(
+        cfg, clock=lambda: dt.datetime(2026, 12, 30, 2, tzinfo=dt.UTC), engine=engine
+    )  # type: ignore[arg-type]
+    app = create_app(runtime=late, TESTING=True)
+    html = app.test_client().get("/login").get_data(as_text=True)
+    assert "节假日数据缺少 2027 年" in html
+
+
+def test_unit_trend_api_and_chart(user: FlaskClient, rt: Runtime) -> None:
+    import datetime as dt
+
+    from bot.ranking import period_bounds, publish
+
+    with rt.sessions() as s:
+        publish(s, rt, "week", *period_bounds("week", dt.date(2026, 11, 17)), dt.date(2026, 11, 22))
+        s.commit()
+    data = user.get("/api/units/CGZ/trend").get_json()
+    assert data["weeks"] == [
+        {
+            "start": "2026-11-16",
+            "end": "2026-11-22",
+            "score": 0.0,
+            "rank": 1,
+            "red": False,
+            "black": False,
+        }
+    ]
+    html = user.get("/unit/CGZ").get_data(as_text=True)
+    assert "周排名走势" in html and "<polyline" in html
+    assert user.get("/api/units/NOPE/trend").status_code == 404
+
+
+def test_light_counts_keep_their_totals_and_the_unit_filter(user: FlaskClient) -> None:
+    html = user.get("/ledger?unit=CGZ&light=green").get_data(as_text=True)
+    assert "红灯 1" in text(html) and "绿灯 1" in text(html)  # counts of the whole unit
+    assert "开展燃气安全隐患排查" in html and "整改消防通道占用问题" not in html
+    assert 'href="/ledger?light=red&amp;unit=CGZ"' in html
+
+
+def test_units_page_lists_the_worst_first(user: FlaskClient) -> None:
+    html = user.get("/units").get_data(as_text=True)
+    assert html.index("城关镇") < html.index("河西乡")  # one red against none
+    assert "王领导" in html and "县委县政府督查室" in html
+    assert 'href="/ledger?light=red&amp;unit=CGZ"' in html
+
+
+def test_task_page_shows_history_and_audit_in_beijing_time(user: FlaskClient, rt: Runtime) -> None:
+    import datetime as dt
+
+    from bot.actions import claim_done
+    from models import Assignment, Member, Task, Unit
+
+    with rt.sessions() as s:
+        a = s.scalar(
+            select(Assignment)
+            .join(Assignment.task)
+            .join(Assignment.unit)
+            .where(Task.code == 1, Unit.code == "CGZ")
+        )
+        who = s.scalar(select(Member).where(Member.userid == "cgz_liaison"))
+        at = dt.datetime(2026, 11, 25, 1, 30, tzinfo=dt.UTC)
+        claim_done(s, a, who, note="已全部排查完毕", now=at, source="test")
+        s.commit()
+    page = text(user.get("/task/1").get_data(as_text=True))
+    assert "2026-11-25 09:30 城关镇 张联络 报完成 已全部排查完毕" in page
+    assert "报完成 推进中 → 已报完成(待审核)" in page
+
+
+def test_outbox_page_shows_the_oldest_pending_age(user: FlaskClient, clock: Clock) -> None:
+    clock.advance(minutes=75)
+    page = text(user.get("/outbox").get_data(as_text=True))
+    assert "待发 1" in page and "已等待 1 小时 15 分钟" in page
+
+
+def test_login_goes_back_only_to_a_local_path(client: FlaskClient) -> None:
+    for target, expected in [
+        ("/task/1", "/task/1"),
+        ("//evil.example/x", "/ledger"),
+        ("/\\evil.example/x", "/ledger"),
+        ("https://evil.example/", "/ledger"),
+    ]:
+        r = client.post(
+            "/login",
+            query_string={"next": target},
+            data={"username": "duchashi", "password": PASSWORD, "csrf_token": csrf(client)},
+        )
+        assert r.status_code == 302 and r.location == expected, target
+
+
+def test_errors_are_chinese_pages_and_json_under_api(
+    client: FlaskClient, user: FlaskClient
+) -> None:
+    r = user.get("/task/999")
+    assert r.status_code == 404 and "没有找到" in r.get_data(as_text=True)
+    r = user.get("/api/tasks/999")
+    assert r.status_code == 404 and r.get_json()["error"] == "Not Found"
+    user.post("/logout", data={"csrf_token": csrf(user, "/ledger")})
+    r = user.get("/api/ledger")
+    assert r.status_code == 401 and r.is_json
+
+
+def test_api_outbox_times_are_beijing_time(user: FlaskClient) -> None:
+    row = user.get("/api/outbox").get_json()[0]
+    assert row["created_at"] == "2026-11-25T10:00:00+08:00"
+    assert row["mentioned_list"] == ["cgz_liaison"]
+
+
+def test_healthz_when_the_sqlite_file_cannot_be_opened(tmp_path: Path) -> None:
+    def runtime(url: str) -> Runtime:
+        cfg = load_config(environ={}, overrides={"database": {"url": url}})
+        return build_runtime(cfg, clock=lambda: DEFAULT_NOW)
+
+    rt = runtime(f"sqlite:///{tmp_path}/t.db")
+    upgrade(rt.engine)
+    app = create_app(runtime=rt, TESTING=True)
+    assert app.test_client().get("/healthz").status_code == 200
+    # the same app, its database now in a directory that does not exist
+    app.extensions["duban"] = runtime(f"sqlite:///{tmp_path}/no/such/dir/t.db")
+    r = app.test_client().get("/healthz")
+    assert r.status_code == 503 and r.get_json()["status"] == "db_unavailable"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_every_page_renders_on_the_demo_county(rt: Runtime) -> None:
+    from bot.demo import load_demo
+    from models import Task, Unit
+
+    with rt.sessions() as s:
+        load_demo(s, rt.today())
+        create_account(s, "duchashi", PASSWORD)
+        s.commit()
+        units = list(s.scalars(select(Unit.code)))
+        tasks = list(s.scalars(select(Task.code)))
+    c = create_app(runtime=rt, TESTING=True).test_client()
+    c.post("/login", data={"username": "duchashi", "password": PASSWORD, "csrf_token": csrf(c)})
+    paths = ["/ledger", "/ledger?open=1", "/units", "/members", "/sandbox", "/outbox"]
+    paths += [f"/unit/{u}" for u in units] + [f"/task/{t}" for t in tasks]
+    paths += ["/api/ledger", "/api/units", "/api/outbox"] + [f"/api/tasks/{t}" for t in tasks]
+    for path in paths:
+        assert c.get(path).status_code == 200, path
+    lights = {r["light"] for r in c.get("/api/ledger").get_json()}
+    assert lights == {"red", "yellow", "green", "done"}
