@@ -85,9 +85,16 @@ def kill_repeatedly(
     cfg = config_file(tmp_path, db_url, fake.url)
     rng = random.Random(2026)
     kills_during_delivery = 0
+    state = fake.state
     for _ in range(KILLS):
+        before = len(state.delivered)  # type: ignore[attr-defined]
         proc = start_relay(cfg)
-        time.sleep(rng.uniform(0.8, 1.6))  # past start-up, somewhere inside delivery
+        # Past start-up and inside delivery: wait for this relay's first send, then a random
+        # moment later (a send in flight, a commit, a claim…), whatever the machine's speed.
+        started = time.monotonic() + 60
+        while len(state.delivered) == before and time.monotonic() < started:  # type: ignore[attr-defined]
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0, 0.06))
         if remaining(rt):
             kills_during_delivery += 1
         proc.send_signal(signal.SIGKILL)
@@ -101,7 +108,7 @@ def kill_repeatedly(
     assert remaining(rt) == 0
     got = Counter(d["body"]["text"]["content"] for d in fake.delivered())  # type: ignore[index]
     assert set(got) == {f"催办 {i}" for i in range(MESSAGES)}  # nothing lost
-    assert kills_during_delivery >= 5  # the kills really hit a relay at work
+    assert kills_during_delivery >= KILLS // 2  # the kills really hit a relay at work
     return kills_during_delivery, got
 
 
