@@ -2,8 +2,9 @@
 
 Starts `duban serve --no-scheduler` as its own process (waitress, as in production) on
 loopback, loads a small county, and fires encrypted WeCom callbacks from 50 concurrent
-senders in this process, each a distinct message that records progress. Reports
-p50/p95/p99 and throughput. Client and server share this machine's cores.
+connections from a lean asyncio load generator (bench/loadgen.py), each callback a distinct
+message that records progress. Reports p50/p95/p99, throughput and where the CPU went:
+client and server share this machine's cores.
 
     .venv/bin/python -m bench.bench_callbacks [--db URL] [--concurrency 50] [--requests 2000]
 """
@@ -18,12 +19,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from bench import loadgen
+from bench.loadgen import post_request
 from bot.config import load_config
 from bot.runtime import build_runtime
 from models.migrate import upgrade
@@ -40,7 +41,9 @@ def main() -> None:
     ap.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--threads", type=int, default=16, help="waitress worker threads")
+    ap.add_argument(
+        "--threads", type=int, default=8, help="waitress worker threads (serve's default)"
+    )
     ap.add_argument("--inline", type=int, default=None, help="[web] inline_limit for the run")
     args = ap.parse_args()
     url = args.db or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
@@ -98,28 +101,16 @@ def main() -> None:
             time.sleep(0.1)
 
     peer = WecomPeer(TOKEN, AES_KEY, CORP)
-    endpoint = f"http://127.0.0.1:{port}/wecom/callback"
-    jobs = []
+    raw = []
     for i in range(args.requests):
         text = f"进度 #1 {i % 100}% 第{i}次推进"
-        jobs.append(peer.callback(text_xml("cgz_liaison", text, 10_000 + i, CORP)))
-    sessions = threading.local()
-
-    def send(job: tuple[dict[str, str], str]) -> float:
-        if not hasattr(sessions, "s"):
-            sessions.s = requests.Session()
-        t0 = time.perf_counter()
-        r = sessions.s.post(endpoint, params=job[0], data=job[1].encode(), timeout=30)
-        elapsed = time.perf_counter() - t0
-        assert r.status_code == 200, r.text
-        return elapsed
-
-    for job in jobs[:20]:  # warm-up: connections, caches
-        send(job)
-    start = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        latencies = sorted(pool.map(send, jobs[20:]))
-    wall = time.perf_counter() - start
+        params, body = peer.callback(text_xml("cgz_liaison", text, 10_000 + i, CORP))
+        raw.append(post_request("127.0.0.1", port, "/wecom/callback", params, body.encode()))
+    loadgen.run("127.0.0.1", port, raw[:20], 1)  # warm-up: connections, caches
+    before = cpu_seconds(server.pid), cpu_seconds(worker.pid), time.process_time()
+    latencies, wall = loadgen.run("127.0.0.1", port, raw[20:], args.concurrency)
+    after = cpu_seconds(server.pid), cpu_seconds(worker.pid), time.process_time()
+    latencies.sort()
     from sqlalchemy import func, select
 
     from models import InboundMessage, Progress
@@ -158,8 +149,20 @@ def main() -> None:
     )
     print(
         f"answered inline (passive) {via.get('passive', 0)}, by the worker (message) "
-        f"{via.get('outbox', 0)}; progress rows {reports} for {len(jobs)} callbacks"
+        f"{via.get('outbox', 0)}; progress rows {reports} for {len(raw)} callbacks"
     )
+    used = [b - a for a, b in zip(before, after, strict=True)]
+    print(
+        f"CPU during the run ({wall:.1f} s wall, 2 cores = {2 * wall:.1f} s): server "
+        f"{used[0]:.1f} s ({used[0] / len(latencies) * 1000:.2f} ms a callback), "
+        f"worker {used[1]:.1f} s, load generator {used[2]:.1f} s"
+    )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (and its reaped children) from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

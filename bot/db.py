@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
@@ -53,6 +54,25 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+_SQLITE_WRITERS_LOCK = threading.Lock()
+
+
+def writer_gate(engine: Engine) -> AbstractContextManager[object]:
+    """Hold around a write transaction that must not wait long (the webhook's).
+
+    SQLite has one writer. Threads that meet its lock poll it from SQLite's busy handler,
+    sleeping up to 100 ms between tries, which made a burst of callbacks wait seconds;
+    queued on a lock in this process they take turns as soon as the writer commits.
+    Server databases lock rows, not the file: no gate.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    key = str(engine.url)
+    with _SQLITE_WRITERS_LOCK:
+        return _SQLITE_WRITERS.setdefault(key, threading.Lock())
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -14,14 +14,14 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Insert, bindparam, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from bot.audit import audit
 from bot.binding import redeem
-from bot.db import DatabaseUnavailable
+from bot.db import DatabaseUnavailable, writer_gate
 from bot.outbox import enqueue
 from bot.runtime import Runtime
 from handlers.base import Context
@@ -31,6 +31,8 @@ from models import InboundMessage, Member
 
 log = logging.getLogger(__name__)
 DB_ERRORS = (OperationalError, SAInterfaceError)
+BURST_QUIET = dt.timedelta(milliseconds=500)
+MAX_DEFER = dt.timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -67,39 +69,30 @@ def accept(
 ) -> Accepted:
     """Store the message once; raises DatabaseUnavailable when it cannot be stored.
 
-    This is the whole of a busy webhook's work, so it is two plain statements: the
-    sender's id, and an INSERT whose unique key detects a platform retry.
+    This is the whole of a busy webhook's work, so it is one prepared statement: an INSERT
+    … SELECT that finds the sender among active members (no row: not a member) and whose
+    unique key detects a platform retry.
     """
-    column = Member.openid if channel == "wechat" else Member.userid
+    params = {
+        "msg_key": msg_key,
+        "channel": channel,
+        "sender": sender,
+        "msg_type": msg_type,
+        "content": text,
+        "media_id": media_id,
+        "received_at": rt.now(),
+        "response_url": response_url,
+    }
     try:
-        with rt.sessions() as session:
-            member_id = session.scalar(
-                select(Member.id).where(column == sender, Member.active.is_(True))
-            )
-            if member_id is None:
-                return _not_a_member(
-                    rt, session, channel=channel, sender=sender, text=text, msg_key=msg_key
-                )
-            inbound_id = session.scalar(
-                insert(InboundMessage)
-                .values(
-                    msg_key=msg_key,
-                    channel=channel,
-                    sender=sender,
-                    member_id=member_id,
-                    msg_type=msg_type,
-                    content=text,
-                    media_id=media_id,
-                    reply="",
-                    received_at=rt.now(),
-                    status="received",
-                    reply_via="passive",
-                    response_url=response_url,
-                )
-                .returning(InboundMessage.id)
-            )
-            session.commit()
+        with writer_gate(rt.engine), rt.engine.begin() as conn:
+            statement = _STORE_WECHAT if channel == "wechat" else _STORE
+            inbound_id = conn.execute(statement, params).scalar()
+        if inbound_id is not None:
             return Accepted(inbound_id)
+        with rt.sessions() as session:
+            return _not_a_member(
+                rt, session, channel=channel, sender=sender, text=text, msg_key=msg_key
+            )
     except IntegrityError:
         # Stored before: WeCom's retry, or a concurrent delivery of the same message.
         with rt.sessions() as session:
@@ -115,6 +108,38 @@ def accept(
             exc.__class__.__name__,
         )
         raise DatabaseUnavailable(str(exc)) from exc
+
+
+def _store_statement(column: InstrumentedAttribute[str | None]) -> Insert:
+    """INSERT INTO inbound_message (…) SELECT :params…, member.id FROM member WHERE the
+    sender is an active member — built once, so every callback reuses the compiled SQL."""
+    names = (
+        "msg_key",
+        "channel",
+        "sender",
+        "msg_type",
+        "content",
+        "media_id",
+        "received_at",
+        "response_url",
+    )
+    table = InboundMessage.__table__
+    values = [bindparam(n, type_=table.c[n].type) for n in names]
+    fixed = {"reply": "", "status": "received", "reply_via": "passive"}
+    source = select(
+        *values,
+        *(literal(v, type_=table.c[k].type) for k, v in fixed.items()),
+        Member.id,
+    ).where(column == bindparam("sender"), Member.active.is_(True))
+    return (
+        insert(InboundMessage)
+        .from_select([*names, *fixed, "member_id"], source)
+        .returning(InboundMessage.id)
+    )
+
+
+_STORE = _store_statement(Member.userid)  # type: ignore[arg-type]
+_STORE_WECHAT = _store_statement(Member.openid)
 
 
 def _not_a_member(
@@ -150,7 +175,7 @@ def _reply_target(inbound: InboundMessage) -> tuple[str, str] | None:
 def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> InboundResult | None:
     """Handle a stored message; None if another process already did."""
     try:
-        with rt.sessions() as session:
+        with writer_gate(rt.engine), rt.sessions() as session:
             claimed = session.execute(
                 update(InboundMessage)
                 .where(InboundMessage.id == inbound_id, InboundMessage.status == "received")
@@ -295,7 +320,31 @@ def process_pending(
             )
         )
     done = 0
-    for inbound_id in ids:
+    for n, inbound_id in enumerate(ids):
+        if n % 10 == 0 and _webhook_bursting(rt):
+            log.info("inbound worker yields to a callback burst; %d left", len(ids) - n)
+            break
         if process(rt, inbound_id, reply_via="outbox") is not None:
             done += 1
     return done
+
+
+def yield_to_burst(
+    newest: dt.datetime | None, oldest: dt.datetime | None, now: dt.datetime
+) -> bool:
+    """Whether the worker should leave the database to the webhook for now: callbacks are
+    still arriving (one in the last BURST_QUIET), unless a message has waited MAX_DEFER —
+    replies are late by the length of a burst, acknowledgements never wait for them."""
+    if newest is None or oldest is None:
+        return False
+    return now - newest < BURST_QUIET and now - oldest < MAX_DEFER
+
+
+def _webhook_bursting(rt: Runtime) -> bool:
+    with rt.sessions() as session:
+        newest, oldest = session.execute(
+            select(
+                func.max(InboundMessage.received_at), func.min(InboundMessage.received_at)
+            ).where(InboundMessage.status == "received")
+        ).one()
+    return yield_to_burst(newest, oldest, rt.now())

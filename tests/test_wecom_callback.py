@@ -176,14 +176,14 @@ def test_database_outage_yields_503_and_a_later_retry_succeeds(
 ) -> None:
     rt = server.rt
     params, body = peer.callback(text_xml("cgz_liaison", "完成 #3", 9200, CORP), now_ts(clock))
-    working = rt.sessions
+    working = rt.engine, rt.sessions
     dead = make_engine("postgresql://nobody@127.0.0.1:9/none")  # nothing listens on port 9
-    rt.sessions = sessionmaker(dead)
+    rt.engine, rt.sessions = dead, sessionmaker(dead)
     try:
         r = post(server, params, body)
         assert r.status_code == 503
     finally:
-        rt.sessions = working
+        rt.engine, rt.sessions = working
     assert count(rt, InboundMessage) == 0
     r = post(server, params, body)
     assert r.status_code == 200 and "已收到" in peer.read_reply(r.text)
@@ -283,6 +283,9 @@ def test_busy_webhook_acknowledges_at_once_and_the_worker_answers_by_message(
         inbound = s.scalars(select(InboundMessage)).one()
         assert inbound.status == "received"
     assert count(server.rt, Progress) == 0
+    # While callbacks keep arriving the worker leaves the database to the webhook…
+    assert process_pending(server.rt, older_than=ZERO) == 0
+    clock.advance(seconds=1)  # …and handles the message once the burst is over.
     assert process_pending(server.rt, older_than=ZERO) == 1
     with server.rt.sessions() as s:
         reply = s.scalars(select(Outbox).where(Outbox.channel == "app")).one()
@@ -315,5 +318,30 @@ def test_a_database_failure_after_storing_is_finished_by_the_worker(
     r = post(server, params, body)
     assert r.status_code == 200 and r.text == ""  # stored before the failure: acknowledged
     monkeypatch.undo()
+    clock.advance(seconds=1)
     assert process_pending(server.rt, older_than=ZERO) == 1
     assert count(server.rt, Progress) == 1
+
+
+def test_the_worker_yields_to_a_burst_but_never_defers_a_message_for_long() -> None:
+    from bot.inbound import BURST_QUIET, MAX_DEFER, yield_to_burst
+
+    now = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
+    ms = dt.timedelta(milliseconds=1)
+    assert not yield_to_burst(None, None, now)  # nothing waiting
+    assert yield_to_burst(now - 10 * ms, now - 3000 * ms, now)  # callbacks still arriving
+    assert not yield_to_burst(now - BURST_QUIET, now - 3000 * ms, now)  # the burst is over
+    assert not yield_to_burst(now - 10 * ms, now - MAX_DEFER, now)  # waited long enough
+
+
+def test_sqlite_writers_of_one_process_queue_on_one_gate(engine: object, db_url: str) -> None:
+    from contextlib import nullcontext
+
+    from bot.db import make_engine, writer_gate
+
+    gate = writer_gate(engine)  # type: ignore[arg-type]
+    if db_url.startswith("sqlite"):
+        assert gate is writer_gate(make_engine(db_url))  # one gate per database file
+        assert not isinstance(gate, nullcontext)
+    else:
+        assert isinstance(gate, nullcontext)  # server databases lock rows, not the file
