@@ -448,6 +448,13 @@ cli.add_command(tick)
 from schedules.rank_commands import rank  # noqa: E402
 
 cli.add_command(rank)
+from bot.ledger_commands import ledger_export, ledger_import  # noqa: E402
+
+cli.add_command(ledger_import)
+cli.add_command(ledger_export)
+from bot.backup import backup  # noqa: E402
+
+cli.add_command(backup)
 # (commands: end)
 
 

@@ -67,6 +67,8 @@ NUM = r"(\d{1,2}|[一二两三四五六七八九十]{1,3})"
 
 PATTERNS: list[tuple[str, str]] = [
     ("ymd", r"(\d{4})\s*[年\-/.]\s*(\d{1,2})\s*[月\-/.]\s*(\d{1,2})\s*[日号]?"),
+    ("ym_end", r"(\d{4})\s*年\s*" + NUM + r"\s*月\s*(?:底|末)"),
+    ("y_end", r"(\d{4})\s*年\s*(?:底|末)"),
     ("year_end", r"(?:今年)?年底|年末"),
     ("month_end_of", NUM + r"\s*月\s*(?:底|末|末尾)"),
     ("md", NUM + r"\s*月\s*" + NUM + r"\s*[日号]"),
@@ -100,6 +102,11 @@ def _resolve(kind: str, m: re.Match[str], today: dt.date) -> dt.date | None:
         return _safe(int(g[0]), int(g[1]), int(g[2]))
     if kind == "year_end":
         return dt.date(today.year, 12, 31)
+    if kind == "ym_end":
+        month = _cn_number(g[1])
+        return _month_end(int(g[0]), month) if month and 1 <= month <= 12 else None
+    if kind == "y_end":
+        return dt.date(int(g[0]), 12, 31)
     if kind in ("md", "md_slash"):
         month, day = _cn_number(g[0]), _cn_number(g[1])
         if month is None or day is None or not 1 <= month <= 12:
@@ -137,3 +144,31 @@ def _resolve(kind: str, m: re.Match[str], today: dt.date) -> dt.date | None:
             if d is not None and d >= today:
                 return d
     return None
+
+
+# Dates a ledger (台账) writes: absolute ones only — a sheet has no "today" to be relative to.
+LEDGER_KINDS = ("ymd", "ym_end", "y_end", "year_end", "month_end_of", "md", "md_slash")
+
+
+def ledger_dates(text: str, year: int) -> list[tuple[dt.date, tuple[int, int]]]:
+    """Every date written in a ledger cell, in order: 2026年9月30日, 9月底, 12月31日前, 年底,
+    2026-09-30, 9/30. A date without a year is in the year last written before it in the
+    cell, else in `year` (the ledger's year)."""
+    patterns = [(k, p) for k, p in PATTERNS if k in LEDGER_KINDS]
+    found: list[tuple[dt.date, tuple[int, int]]] = []
+    pos = 0
+    while True:
+        best: tuple[int, int, str, re.Match[str]] | None = None
+        for kind, pattern in patterns:
+            m = re.compile(pattern).search(text, pos)
+            if m and (best is None or (m.start(), -m.end()) < (best[0], -best[1])):
+                best = (m.start(), m.end(), kind, m)
+        if best is None:
+            return found
+        start, end, kind, m = best
+        d = _resolve(kind, m, dt.date(year, 1, 1))
+        if d is not None:
+            found.append((d, (start, end)))
+            if kind in ("ymd", "ym_end", "y_end"):
+                year = d.year  # "2027年6月底…12月底" : the later date is in 2027 too
+        pos = max(end, start + 1)

@@ -28,7 +28,9 @@ def secret_key(rt: Runtime) -> str:
 
 
 def register(app: Flask) -> None:
-    from bot.web import api, auth, health, views
+    from bot.web import api, auth, health, ledger_excel, views
+
+    del ledger_excel  # its routes are on the views blueprint
 
     rt: Runtime = app.extensions["duban"]
     app.secret_key = secret_key(rt)

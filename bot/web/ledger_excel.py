@@ -1,0 +1,86 @@
+"""The ledger as Excel on the dashboard: download it, upload the office's sheet (checked
+row by row, all or nothing, with a dry run)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import abort, g, render_template, request, send_file
+from sqlalchemy import select
+
+from bot.ledger_import import ImportReport, export_ledger, import_ledger
+from bot.ledger_sheet import LedgerFileError
+from bot.web.auth import login_required
+from bot.web.views import bp, rt
+from models import Account
+
+UPLOAD_LIMIT = 10 * 1024 * 1024  # a county's ledger is a few hundred KiB
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def may_import() -> bool:
+    """Admins and supervisors (督查员) change the ledger; other accounts only read it."""
+    user = g.get("user") or {}
+    if user.get("admin"):
+        return True
+    with rt().sessions() as db:
+        account = db.scalar(select(Account).where(Account.username == user.get("name")))
+        member = account.member if account else None
+        return bool(member and {"supervisor", "admin"} & set(member.roles or []))
+
+
+@bp.get("/ledger/export.xlsx")
+@login_required
+def ledger_export() -> Any:
+    runtime = rt()
+    buf = io.BytesIO()
+    with runtime.sessions() as db:
+        export_ledger(db, runtime.config, runtime.calendar, buf, today=runtime.today())
+    buf.seek(0)
+    name = f"督办台账-{runtime.today().isoformat()}.xlsx"
+    return send_file(buf, mimetype=XLSX, as_attachment=True, download_name=name)
+
+
+@bp.route("/ledger/import", methods=["GET", "POST"])
+@login_required
+def ledger_import() -> Any:
+    if not may_import():
+        abort(403)
+    runtime = rt()
+    report: ImportReport | None = None
+    problem = None
+    status = 200
+    if request.method == "POST":
+        upload = request.files.get("file")
+        data = upload.read(UPLOAD_LIMIT + 1) if upload else b""
+        year = request.form.get("year", type=int) or runtime.today().year
+        if not data:
+            problem, status = "请选择要导入的 .xlsx 文件", 400
+        elif len(data) > UPLOAD_LIMIT:
+            problem, status = "文件超过 10 MB", 413
+        else:
+            with runtime.sessions() as db:
+                try:
+                    report = import_ledger(
+                        db,
+                        runtime.config,
+                        runtime.calendar,
+                        io.BytesIO(data),
+                        actor=f"web:{g.user['name']}",
+                        year=year,
+                        now=runtime.now(),
+                        dry_run=bool(request.form.get("dry_run")),
+                    )
+                except LedgerFileError as exc:
+                    problem, status = str(exc), 400
+                else:
+                    if report.ok and not report.dry_run:
+                        db.commit()
+                    status = 200 if report.ok else 422
+    return render_template(
+        "ledger_import.html",
+        report=report,
+        problem=problem,
+        year=runtime.today().year,
+    ), status
