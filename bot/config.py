@@ -58,7 +58,8 @@ class WecomConfig:
     api_base_url: str = "https://qyapi.weixin.qq.com"
     # Callbacks whose timestamp is further than this from now are refused.
     timestamp_window_seconds: int = 300
-    supervision_chat: str = ""  # unit code of the supervision office group
+    # Members' dashboard login (网页授权): WeCom's page that asks for the code.
+    oauth_authorize_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
 
     @property
     def configured(self) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
 from bot.runtime import Runtime
-from bot.wecom_api import DatabaseTokenStorage, WecomClient
+from bot.wecom_api import WecomClient, app_client
 from models import Progress
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,13 @@ def client_for(rt: Runtime) -> WecomClient | None:
     cfg = rt.config.wecom
     if not cfg.configured:
         return None  # the sandbox has nothing to fetch from
-    return WecomClient(
+    return app_client(
+        rt.sessions,
+        rt.clock,
         cfg.corp_id,
         cfg.secret,
-        base_url=cfg.api_base_url,
-        storage=DatabaseTokenStorage(rt.sessions, rt.clock),
-        timeout=rt.config.delivery.http_timeout_seconds,
+        cfg.api_base_url,
+        rt.config.delivery.http_timeout_seconds,
     )
 
 

@@ -24,30 +24,17 @@ def ledger_import(
 ) -> None:
     """Import the ledger from an .xlsx sheet, all or nothing (exit 1 on any bad row)."""
     from bot.cli import State, needs_db
-    from bot.ledger_import import import_ledger
+    from bot.ledger_import import run_import
     from bot.ledger_sheet import LedgerFileError
 
     assert isinstance(state, State)
 
     @needs_db
     def run() -> None:
-        rt = state.runtime
-        with rt.sessions() as session:
-            try:
-                report = import_ledger(
-                    session,
-                    rt.config,
-                    rt.calendar,
-                    path,
-                    actor=actor,
-                    year=year or rt.today().year,
-                    now=rt.now(),
-                    dry_run=dry_run,
-                )
-            except LedgerFileError as exc:
-                raise click.ClickException(str(exc)) from exc
-            if report.ok and not dry_run:
-                session.commit()
+        try:
+            report = run_import(state.runtime, path, actor=actor, year=year, dry_run=dry_run)
+        except LedgerFileError as exc:
+            raise click.ClickException(str(exc)) from exc
         if as_json:
             click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         else:

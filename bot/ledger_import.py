@@ -22,6 +22,7 @@ from bot.audit import audit
 from bot.config import Config
 from bot.ledger import ledger_rows
 from bot.ledger_sheet import SheetTask, directory_from, parse_sheet, sorted_plan
+from bot.runtime import Runtime
 from models import OPEN_STATUSES, STATUS_LABELS, Assignment, KeyWork, Task, Unit
 from schedules.plan import milestone_dates
 from schedules.workdays import WorkCalendar
@@ -89,6 +90,27 @@ def import_ledger(
     _apply(session, sheet.tasks, by_id, report, actor=actor, now=now)
     if dry_run or report.errors:
         session.rollback()
+    return report
+
+
+def run_import(
+    rt: Runtime, source: str | Path | IO[bytes], *, actor: str, year: int | None, dry_run: bool
+) -> ImportReport:
+    """Import in a transaction of its own, committed only when every row is right and this
+    is not a dry run. Raises LedgerFileError for a file that is no ledger at all."""
+    with rt.sessions() as session:
+        report = import_ledger(
+            session,
+            rt.config,
+            rt.calendar,
+            source,
+            actor=actor,
+            year=year or rt.today().year,
+            now=rt.now(),
+            dry_run=dry_run,
+        )
+        if report.ok and not dry_run:
+            session.commit()
     return report
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.splitting import split_message
 from models import Member, Outbox, Unit
 
 
@@ -40,6 +41,7 @@ def enqueue(
         source=source,
         created_at=now,
         next_attempt_at=not_before or now,
+        sends=len(split_message(content, msg_type)) if msg_type in ("text", "markdown") else 1,
     )
     session.add(row)
     return row

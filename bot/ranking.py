@@ -17,6 +17,7 @@ from bot.splitting import split_message
 from handlers.render import render
 from models import CLOSED, REPORTED, Assignment, Extension, RankingSnapshot, Task, Unit
 from schedules.periods import calendar_month, calendar_week, due_month, due_week, open_week
+from schedules.reminders import in_quiet_hours
 from schedules.scoring import Fact, RankRow, ScoreRules, movement_label, rank_all, unit_scores
 from schedules.workdays import WorkCalendar
 
@@ -334,8 +335,8 @@ def publish_due(rt: Runtime, now: dt.datetime | None = None) -> int:
     local = (now or rt.now()).astimezone(rt.tz)
     r = rt.config.rules
     day = local.date()
-    if local.time() < r.ranking_time:
-        return 0
+    if local.time() < r.ranking_time or in_quiet_hours(local.time(), r.quiet_start, r.quiet_end):
+        return 0  # (a bot back after a late outage publishes on the next workday, not at night)
     due: list[tuple[str, dt.date, dt.date]] = []
     sent = 0
     with rt.sessions() as session:
@@ -344,7 +345,8 @@ def publish_due(rt: Runtime, now: dt.datetime | None = None) -> int:
                 log.info("ranking day %s is a holiday: no weekly broadcast", day)
             elif (week := due_week(day, last_published_end(session, "week"))) is not None:
                 due.append(("week", *week))
-        if (month := due_month(day, rt.calendar)) is not None:
+        month = due_month(day, rt.calendar, last_published_end(session, "month"))
+        if month is not None:
             due.append(("month", *month))
     for kind, start, end in due:
         with rt.sessions() as session:

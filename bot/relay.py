@@ -30,7 +30,7 @@ from bot.channels import (
 )
 from bot.runtime import Runtime
 from bot.splitting import split_message
-from bot.wecom_api import DatabaseTokenStorage, OfficialAccountClient, WecomClient
+from bot.wecom_api import DatabaseTokenStorage, OfficialAccountClient, app_client
 from models import Outbox
 
 log = logging.getLogger(__name__)
@@ -54,14 +54,14 @@ def channel_factory(rt: Runtime) -> ChannelFor:
         sandbox = SandboxChannel()
         return lambda _row: sandbox
     http = requests.Session()
-    storage = DatabaseTokenStorage(rt.sessions, rt.clock)
     timeout = cfg.delivery.http_timeout_seconds
-    client = WecomClient(
+    client = app_client(
+        rt.sessions,
+        rt.clock,
         cfg.wecom.corp_id,
         cfg.wecom.secret,
-        base_url=cfg.wecom.api_base_url,
-        storage=storage,
-        timeout=timeout,
+        cfg.wecom.api_base_url,
+        timeout,
     )
     channels: dict[str, Channel] = {
         "webhook": WebhookChannel(cfg.wecom.api_base_url, http),
@@ -75,7 +75,7 @@ def channel_factory(rt: Runtime) -> ChannelFor:
             cfg.wechat.app_id,
             cfg.wechat.secret,
             base_url=cfg.wechat.api_base_url,
-            storage=storage,
+            storage=DatabaseTokenStorage(rt.sessions, rt.clock),
             timeout=timeout,
         )
         channels["wechat"] = WechatCustomerChannel(cfg, http, lambda: oa.access_token)
@@ -110,10 +110,11 @@ class Relay:
     def window_use(
         self, session: object, now: dt.datetime, targets: set[tuple[str, str]]
     ) -> dict[tuple[str, str], tuple[int, dt.datetime]]:
-        """Per target: messages sent in the current window or in flight, and the oldest send."""
+        """Per target: platform sends (split parts count one each) in the current window or
+        in flight, and the oldest send."""
         since = now - dt.timedelta(seconds=self.cfg.window_seconds)
         q = (
-            select(Outbox.channel, Outbox.target, func.count(), func.min(Outbox.sent_at))
+            select(Outbox.channel, Outbox.target, func.sum(Outbox.sends), func.min(Outbox.sent_at))
             .where(
                 Outbox.target.in_({t for _, t in targets}),
                 or_(
@@ -123,7 +124,7 @@ class Relay:
             )
             .group_by(Outbox.channel, Outbox.target)
         )
-        return {(c, t): (n, oldest or now) for c, t, n, oldest in session.execute(q)}  # type: ignore[attr-defined]
+        return {(c, t): (int(n or 0), oldest or now) for c, t, n, oldest in session.execute(q)}  # type: ignore[attr-defined]
 
     # ---- claiming ----------------------------------------------------------------------
     def claim(self) -> list[int]:
@@ -136,7 +137,7 @@ class Relay:
             or_(Outbox.lease_until.is_(None), Outbox.lease_until < now),
         )
         with self.rt.sessions() as session:
-            q = select(Outbox.id, Outbox.channel, Outbox.target).where(*is_due)
+            q = select(Outbox.id, Outbox.channel, Outbox.target, Outbox.sends).where(*is_due)
             dialect = self.rt.engine.dialect.name
             if dialect != "sqlite":  # PostgreSQL and MariaDB skip rows another relay holds
                 q = q.with_for_update(skip_locked=True)
@@ -145,18 +146,19 @@ class Relay:
             ).all()
             if not rows:
                 return []
-            use = self.window_use(session, now, {(c, t) for _, c, t in rows})
+            use = self.window_use(session, now, {(c, t) for _, c, t, _ in rows})
             taken: dict[tuple[str, str], int] = defaultdict(int)
             chosen: list[int] = []
             deferred: dict[tuple[str, str], list[int]] = defaultdict(list)
-            for row_id, channel, target in rows:
+            for row_id, channel, target, sends in rows:
                 limit = self.limit(channel)
                 used = use.get((channel, target), (0, now))[0] + taken[(channel, target)]
-                if limit is not None and used >= limit:
+                # A message longer than a whole window still goes, into an empty window.
+                if limit is not None and used and used + sends > limit:
                     deferred[(channel, target)].append(row_id)
                 elif len(chosen) < self.cfg.batch_size:
                     chosen.append(row_id)
-                    taken[(channel, target)] += 1
+                    taken[(channel, target)] += sends
             for key, ids in deferred.items():
                 # Wake when the oldest send in the window ages out, not on every pass.
                 reopen = use.get(key, (0, now))[1] + dt.timedelta(seconds=self.cfg.window_seconds)

@@ -159,3 +159,22 @@ class OfficialAccountClient(SharedToken, WeChatClient):  # type: ignore[misc]
             self.base + "/cgi-bin/token",
             {"grant_type": "client_credential", "appid": self.app_id, "secret": self.secret},
         )
+
+
+def app_client(
+    sessions: sessionmaker[Session],
+    clock: Callable[[], dt.datetime],
+    corp_id: str,
+    secret: str,
+    base_url: str,
+    timeout: float,
+) -> WecomClient:
+    """The self-built app's client, its token shared with every process through the
+    database."""
+    return WecomClient(
+        corp_id,
+        secret,
+        base_url=base_url,
+        storage=DatabaseTokenStorage(sessions, clock),
+        timeout=timeout,
+    )

@@ -55,6 +55,8 @@ class Outbox(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    # Platform sends this message costs: a text split into 3 parts uses 3 of a robot's 20.
+    sends: Mapped[int] = mapped_column(default=1, server_default="1")
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     lease_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(Text, default="")

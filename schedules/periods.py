@@ -69,18 +69,26 @@ def open_week(
     return start, end, publish
 
 
-def first_workday_of_month(day: dt.date, cal: WorkCalendar) -> bool:
+# A month's evaluation missed on the first workday (the bot down) is still published on one of
+# the next few workdays; later than that it is old news, left to `duban rank --publish`.
+MONTH_CATCH_UP = 5
+
+
+def workday_of_month(day: dt.date, cal: WorkCalendar) -> int:
+    """1 on a month's first workday, 2 on its second …; 0 on a non-workday."""
     if not cal.is_workday(day):
-        return False
-    d = day.replace(day=1)
-    while d < day:
-        if cal.is_workday(d):
-            return False
-        d += ONE_DAY
-    return True
+        return 0
+    return cal.workdays_between(day.replace(day=1) - ONE_DAY, day)
 
 
-def due_month(day: dt.date, cal: WorkCalendar) -> tuple[dt.date, dt.date] | None:
+def due_month(
+    day: dt.date, cal: WorkCalendar, last_end: dt.date | None = None
+) -> tuple[dt.date, dt.date] | None:
     """The month whose evaluation is published on `day`: the previous calendar month, on the
-    first workday of the next one."""
-    return previous_month(day) if first_workday_of_month(day, cal) else None
+    first workday of the next one — or, if the bot was down that day, on the first workday
+    it runs within MONTH_CATCH_UP workdays; `last_end` is the last published month's end."""
+    start, end = previous_month(day)
+    if last_end is not None and last_end >= end:
+        return None
+    n = workday_of_month(day, cal)
+    return (start, end) if 1 <= n <= MONTH_CATCH_UP else None

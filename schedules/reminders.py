@@ -71,11 +71,16 @@ class Rules:
         )
 
     def quiet(self, t: dt.time) -> bool:
-        if self.quiet_start == self.quiet_end:
-            return False  # no quiet hours
-        if self.quiet_start < self.quiet_end:
-            return self.quiet_start <= t < self.quiet_end
-        return t >= self.quiet_start or t < self.quiet_end
+        return in_quiet_hours(t, self.quiet_start, self.quiet_end)
+
+
+def in_quiet_hours(t: dt.time, start: dt.time, end: dt.time) -> bool:
+    """Whether `t` falls in quiet hours [start, end), which may wrap past midnight."""
+    if start == end:
+        return False  # no quiet hours
+    if start < end:
+        return start <= t < end
+    return t >= start or t < end
 
 
 @dataclass(frozen=True)

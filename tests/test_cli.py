@@ -36,7 +36,7 @@ def duban(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_init_is_idempotent(duban) -> None:  # type: ignore[no-untyped-def]
-    assert "(empty) -> 0002" in duban("init").stdout
+    assert "(empty) -> 0003" in duban("init").stdout
     assert "up to date" in duban("init").stdout
 
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from bot.ledger_import import export_ledger, import_ledger
+from bot import ledger_import
+from bot.ledger_import import export_ledger
 from bot.ledger_sheet import Directory, LedgerFileError, UnitRef, parse_rows
 from bot.runtime import Runtime
 from handlers.dates import ledger_dates
@@ -92,20 +93,7 @@ def count(rt: Runtime, model: type) -> int:
 
 
 def run_import(rt: Runtime, source: Any, *, dry_run: bool = False, year: int = 2026) -> Any:
-    with rt.sessions() as s:
-        report = import_ledger(
-            s,
-            rt.config,
-            rt.calendar,
-            source,
-            actor="test",
-            year=year,
-            now=rt.now(),
-            dry_run=dry_run,
-        )
-        if report.ok and not dry_run:
-            s.commit()
-        return report
+    return ledger_import.run_import(rt, source, actor="test", year=year, dry_run=dry_run)
 
 
 def test_an_office_sheet_imports_with_its_quirks(rt: Runtime, county: County) -> None:

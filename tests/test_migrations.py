@@ -14,7 +14,7 @@ from models.migrate import alembic_config, current_revision, upgrade
 def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
 
 
 def test_downgrade_and_upgrade_round_trip(engine: Engine) -> None:
@@ -23,4 +23,34 @@ def test_downgrade_and_upgrade_round_trip(engine: Engine) -> None:
     upgrade(engine)
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
     upgrade(engine)  # idempotent
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
+
+
+def test_upgrading_keeps_queued_messages_and_counts_each_as_one_send(engine: Engine) -> None:
+    import datetime as dt
+
+    from sqlalchemy import MetaData, Table, insert, select
+
+    command.downgrade(alembic_config(engine), "0002")
+    now = dt.datetime(2026, 11, 25, 9)  # stored as naive UTC
+    with engine.connect() as conn:  # the table as 0002 left it
+        table = Table("outbox", MetaData(), autoload_with=conn)
+    row = {
+        "dedupe_key": "before-0003",
+        "channel": "webhook",
+        "target": "key",
+        "msg_type": "text",
+        "payload": '{"content": "催办"}',
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+        "source": "",
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(table).values(**row))
+    upgrade(engine)
+    with engine.connect() as conn:
+        after = Table("outbox", MetaData(), autoload_with=conn)
+        assert conn.execute(select(after.c.dedupe_key, after.c.sends)).one() == ("before-0003", 1)

@@ -147,6 +147,22 @@ def test_publish_due_only_at_the_configured_hour_and_once(rt: Runtime) -> None:
     assert publish_due(rt, dt.datetime(2026, 11, 27, 17, 1, tzinfo=tz)) == 0
 
 
+def test_a_missed_publication_is_caught_up_once_and_never_at_night(rt: Runtime) -> None:
+    two_weeks(rt)
+    tz = rt.tz
+    # Back at 22:00 on the ranking Friday: quiet hours, nothing is broadcast.
+    assert publish_due(rt, dt.datetime(2026, 11, 27, 22, 0, tzinfo=tz)) == 0
+    # Down all of Tuesday 1 December (the month's first workday): Wednesday publishes
+    # November's evaluation, once.
+    assert publish_due(rt, dt.datetime(2026, 12, 2, 17, 0, tzinfo=tz)) == 7
+    assert publish_due(rt, dt.datetime(2026, 12, 3, 17, 0, tzinfo=tz)) == 0
+    with rt.sessions() as s:
+        months = s.scalars(
+            select(RankingSnapshot.period_start).where(RankingSnapshot.period_kind == "month")
+        ).all()
+    assert set(months) == {D(2026, 11, 1)}
+
+
 def test_ranking_in_chat(rt: Runtime, clock: Clock) -> None:
     two_weeks(rt)
     with rt.sessions() as s:

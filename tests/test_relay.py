@@ -96,3 +96,23 @@ def test_a_dead_relays_lease_runs_out(rt: Runtime, clock: Clock) -> None:
     assert claim(rt) == []
     clock.advance(seconds=61)
     assert len(claim(rt)) == 3
+
+
+def test_a_split_message_uses_one_send_per_part_of_the_window(rt: Runtime) -> None:
+    """A robot takes 20 sends a minute: a text split into 3 parts uses 3 of them."""
+    long_text = "\n".join(f"第{i}行：" + "催办事项" * 20 for i in range(30))  # > 2048 bytes
+    with rt.sessions() as s:
+        enqueue(
+            s, dedupe_key="long", channel="webhook", target="g", content=long_text, now=rt.now()
+        )
+        for i in range(20):
+            enqueue(
+                s, dedupe_key=f"s{i}", channel="webhook", target="g", content=f"m{i}", now=rt.now()
+            )
+        s.commit()
+        sends = s.scalar(select(Outbox.sends).where(Outbox.dedupe_key == "long"))
+    assert sends is not None and sends >= 3
+    claimed = claim(rt)
+    with rt.sessions() as s:
+        keys = set(s.scalars(select(Outbox.dedupe_key).where(Outbox.id.in_(claimed))))
+    assert "long" in keys and len(keys) == 1 + 20 - sends  # the window is 20 sends, not rows

@@ -233,7 +233,44 @@ def test_periods_by_hand() -> None:
     assert calendar_month(D(2028, 2, 10)) == (D(2028, 2, 1), D(2028, 2, 29))
     assert previous_month(D(2027, 1, 4)) == (D(2026, 12, 1), D(2026, 12, 31))
     # 国庆: October 2026's first workday is the 8th; September is published then, once.
+    sept = (D(2026, 9, 1), D(2026, 9, 30))
     assert due_month(D(2026, 10, 1), CAL) is None
-    assert due_month(D(2026, 10, 8), CAL) == (D(2026, 9, 1), D(2026, 9, 30))
-    assert due_month(D(2026, 10, 9), CAL) is None
+    assert due_month(D(2026, 10, 8), CAL, D(2026, 8, 31)) == sept
+    assert due_month(D(2026, 10, 9), CAL, D(2026, 9, 30)) is None  # published on the 8th
+    # The bot was down on the 8th: the next workdays catch up (the 10th is a 调休 Saturday)…
+    assert due_month(D(2026, 10, 9), CAL, D(2026, 8, 31)) == sept
+    assert due_month(D(2026, 10, 10), CAL, D(2026, 8, 31)) == sept
+    assert due_month(D(2026, 10, 11), CAL, D(2026, 8, 31)) is None  # a Sunday
+    assert due_month(D(2026, 10, 13), CAL, D(2026, 8, 31)) == sept  # the 5th workday
+    assert due_month(D(2026, 10, 14), CAL, D(2026, 8, 31)) is None  # …but not for ever
     assert due_month(D(2026, 12, 1), CAL) == (D(2026, 11, 1), D(2026, 11, 30))
+
+
+@given(
+    st.dates(D(2025, 1, 1), D(2026, 6, 30)),
+    st.sets(st.integers(min_value=0, max_value=180), max_size=60),
+)
+def test_each_month_is_published_once_on_an_early_workday_whatever_the_outages(
+    first: dt.date, down: set[int]
+) -> None:
+    from schedules.periods import MONTH_CATCH_UP, due_month, workday_of_month
+
+    last_end: dt.date | None = None
+    published: list[tuple[dt.date, dt.date]] = []
+    for i in range(181):
+        day = first + dt.timedelta(days=i)
+        if i in down:
+            continue  # the bot was not running that day
+        due = due_month(day, CAL, last_end)
+        if due is not None:
+            assert 1 <= workday_of_month(day, CAL) <= MONTH_CATCH_UP
+            assert due[1] == day.replace(day=1) - dt.timedelta(days=1)
+            published.append(due)
+            last_end = due[1]
+    assert len(published) == len(set(published))  # never twice
+    for i in range(181):  # a month whose first workday the bot was up for is published
+        day = first + dt.timedelta(days=i)
+        if i not in down and workday_of_month(day, CAL) == 1 and published:
+            start = (day.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+            if start > published[0][0]:
+                assert any(p[0] == start for p in published)

@@ -19,6 +19,7 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 
@@ -59,6 +60,9 @@ class FakeWecom:
     used_response_codes: set[str] = field(default_factory=set)
     windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     dedupe: dict[tuple[str, str], float] = field(default_factory=dict)
+    # 网页授权: who "is logged in to WeCom" on the authorize page; codes are single-use.
+    oauth_user: str = ""
+    oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     rng: random.Random = field(default_factory=random.Random)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -84,6 +88,7 @@ class FakeWecom:
                     "user_limit",
                     "chat_limit",
                     "token_ttl",
+                    "oauth_user",
                 ):
                     setattr(self, key, value)
                 else:
@@ -99,6 +104,8 @@ class FakeWecom:
             self.windows.clear()
             self.dedupe.clear()
             self.used_response_codes.clear()
+            self.oauth_user = ""
+            self.oauth_codes.clear()
 
     def _allow(self, key: str, limit: int) -> bool:
         now = time.monotonic()
@@ -325,6 +332,36 @@ def create_fake_app(fake: FakeWecom | None = None) -> Flask:
     @app.get("/cgi-bin/token")
     def wechat_token() -> Response:
         return reply({"access_token": fake.issue_token(), "expires_in": fake.token_ttl})
+
+    @app.get("/connect/oauth2/authorize")
+    def oauth_authorize() -> Response:
+        """The page WeCom shows: straight back to redirect_uri with a code (snsapi_base)."""
+        if request.args.get("appid") != fake.corp_id:
+            return Response("invalid appid", status=400)
+        if request.args.get("response_type") != "code" or not request.args.get("redirect_uri"):
+            return Response("invalid request", status=400)
+        code = secrets.token_urlsafe(24)
+        with fake.lock:
+            fake.oauth_codes[code] = (fake.oauth_user, time.monotonic() + 300)
+        target = request.args["redirect_uri"]
+        sep = "&" if "?" in target else "?"
+        query = urlencode({"code": code, "state": request.args.get("state", "")})
+        return Response(status=302, headers={"Location": f"{target}{sep}{query}"})
+
+    @app.get("/cgi-bin/user/getuserinfo")
+    @app.get("/cgi-bin/auth/getuserinfo")
+    def oauth_userinfo() -> Response:
+        if (bad := faulty("getuserinfo")) is not None:
+            return bad
+        if (bad_token := fake.token_error(request.args.get("access_token"))) is not None:
+            return reply(bad_token)
+        with fake.lock:
+            user, expires = fake.oauth_codes.pop(request.args.get("code", ""), ("", 0.0))
+        if expires < time.monotonic():
+            return reply(err(40029, "invalid code"))
+        if user.startswith("openid:"):  # someone outside the corp
+            return reply({**OK, "OpenId": user.removeprefix("openid:"), "DeviceId": ""})
+        return reply({**OK, "UserId": user, "DeviceId": ""})
 
     # ---- control -------------------------------------------------------------------
     @app.get("/_fake/delivered")

@@ -82,6 +82,17 @@ def install(app: Flask) -> None:
         g.user = session.get("user")
 
 
+def sign_in(name: str, *, userid: str | None, admin: bool) -> None:
+    """A fresh session (no fixation) for a user; `userid` links a member's roles."""
+    session.clear()
+    session["user"] = {"name": name, "userid": userid, "admin": admin}
+    csrf_token()
+
+
+def in_wecom_browser() -> bool:
+    return "wxwork" in request.headers.get("User-Agent", "").lower()
+
+
 def local_path(target: str) -> bool:
     """Only a path on this site may follow login: no `//host`, no `/\\host`, no scheme."""
     return (
@@ -115,14 +126,21 @@ def login() -> Any:
                 account.password_hash, request.form.get("password", "")
             )
             if ok:
-                session.clear()
-                session["user"] = {"name": account.username, "admin": account.is_admin}
-                csrf_token()
+                member = account.member
+                sign_in(
+                    account.username,
+                    userid=member.userid if member else None,
+                    admin=account.is_admin,
+                )
                 target = request.args.get("next", "")
                 return redirect(target if local_path(target) else url_for("views.ledger"))
         error = "用户名或密码不正确"
         current_app.logger.warning("web login failed for %r from %s", username, request.remote_addr)
-    return render_template("login.html", error=error), (401 if error else 200)
+    wecom = current_app.extensions["duban"].config.wecom.configured
+    if wecom and request.method == "GET" and in_wecom_browser():
+        # Inside WeCom's browser a member is known already: no password form.
+        return redirect(url_for("auth.wecom_login", next=request.args.get("next", "")))
+    return render_template("login.html", error=error, wecom=wecom), (401 if error else 200)
 
 
 @bp.post("/logout")

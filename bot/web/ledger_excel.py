@@ -9,25 +9,26 @@ from typing import Any
 from flask import abort, g, render_template, request, send_file
 from sqlalchemy import select
 
-from bot.ledger_import import ImportReport, export_ledger, import_ledger
+from bot.ledger_import import ImportReport, export_ledger, run_import
 from bot.ledger_sheet import LedgerFileError
 from bot.web.auth import login_required
 from bot.web.views import bp, rt
-from models import Account
+from models import Member
 
 UPLOAD_LIMIT = 10 * 1024 * 1024  # a county's ledger is a few hundred KiB
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def may_import() -> bool:
-    """Admins and supervisors (督查员) change the ledger; other accounts only read it."""
+    """Admins and supervisors (督查员) change the ledger; other users only read it."""
     user = g.get("user") or {}
     if user.get("admin"):
         return True
+    if not user.get("userid"):
+        return False
     with rt().sessions() as db:
-        account = db.scalar(select(Account).where(Account.username == user.get("name")))
-        member = account.member if account else None
-        return bool(member and {"supervisor", "admin"} & set(member.roles or []))
+        member = db.scalar(select(Member).where(Member.userid == user["userid"]))
+        return bool(member and member.active and {"supervisor", "admin"} & set(member.roles or []))
 
 
 @bp.get("/ledger/export.xlsx")
@@ -60,24 +61,18 @@ def ledger_import() -> Any:
         elif len(data) > UPLOAD_LIMIT:
             problem, status = "文件超过 10 MB", 413
         else:
-            with runtime.sessions() as db:
-                try:
-                    report = import_ledger(
-                        db,
-                        runtime.config,
-                        runtime.calendar,
-                        io.BytesIO(data),
-                        actor=f"web:{g.user['name']}",
-                        year=year,
-                        now=runtime.now(),
-                        dry_run=bool(request.form.get("dry_run")),
-                    )
-                except LedgerFileError as exc:
-                    problem, status = str(exc), 400
-                else:
-                    if report.ok and not report.dry_run:
-                        db.commit()
-                    status = 200 if report.ok else 422
+            try:
+                report = run_import(
+                    runtime,
+                    io.BytesIO(data),
+                    actor=f"web:{g.user['name']}",
+                    year=year,
+                    dry_run=bool(request.form.get("dry_run")),
+                )
+            except LedgerFileError as exc:
+                problem, status = str(exc), 400
+            else:
+                status = 200 if report.ok else 422
     return render_template(
         "ledger_import.html",
         report=report,

@@ -1,0 +1,26 @@
+"""outbox: how many platform sends a message costs (its split parts), for pacing
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sends", sa.Integer(), nullable=False, server_default="1"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("sends")
