@@ -84,3 +84,41 @@ def test_phone_width_hides_secondary_columns(browser: object, site: LiveServer) 
     assert page.locator("table.ledger td.date").first.is_visible()
     # the page itself never scrolls sideways; only the table's own box may
     assert page.evaluate("document.body.scrollWidth") <= 390
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_supervisor_imports_a_sheet_and_downloads_the_ledger(
+    browser: object, site: LiveServer, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from tests.test_ledger_excel import office_sheet
+
+    with site.rt.sessions() as s:
+        create_account(s, "admin1", PASSWORD, is_admin=True)
+        s.commit()
+    sheet = Path(str(tmp_path)) / "台账.xlsx"
+    sheet.write_bytes(office_sheet().getvalue())
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{site.url}/login?next=/ledger")
+    page.fill("input[name=username]", "admin1")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button")
+    page.wait_for_url("**/ledger")
+    page.click("text=导入 Excel")
+    page.wait_for_url("**/ledger/import")
+    page.set_input_files("input[name=file]", str(sheet))
+    page.click("form.filters button")  # 试导入 is ticked by default
+    assert "试导入结果（未写入）：新增 4 项" in page.locator("section.banner").inner_text()
+    page.set_input_files("input[name=file]", str(sheet))
+    page.uncheck("input[name=dry_run]")
+    page.click("form.filters button")
+    assert "导入完成：新增 4 项" in page.locator("section.banner").inner_text()
+    with page.expect_download() as download:
+        page.click("text=下载当前台账（Excel）")
+    saved = Path(str(tmp_path)) / "out.xlsx"
+    download.value.save_as(saved)
+    from openpyxl import load_workbook
+
+    ws = load_workbook(saved).active
+    assert ws is not None and ws.max_row == 2 + 5 + 4  # title, header, 5 + 4 tasks
