@@ -193,13 +193,29 @@ def close_item(
     )
 
 
+def last_reported_percent(session: Session, a: Assignment) -> int:
+    """What the unit last reported before its done claim: a returned item goes back to
+    where the unit said it stood, not to a made-up figure (0 when it never reported)."""
+    value = session.scalar(
+        select(Progress.percent)
+        .where(
+            Progress.assignment_id == a.id,
+            Progress.kind == "progress",
+            Progress.percent.is_not(None),
+        )
+        .order_by(Progress.created_at.desc(), Progress.id.desc())
+        .limit(1)
+    )
+    return min(int(value or 0), 99)
+
+
 def reject_item(
     session: Session, a: Assignment, reviewer: Member, *, reason: str, now: dt.datetime, source: str
 ) -> None:
     """已报完成 → 推进中 (退回) with the reason, and tell the unit."""
     a.status = IN_PROGRESS
     a.reported_at = None
-    a.percent = min(a.percent, 90)
+    a.percent = last_reported_percent(session, a)
     _record_review(
         session,
         a,

@@ -6,8 +6,10 @@ import json
 import logging
 import signal
 import sys
+import unicodedata
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any
 
@@ -107,12 +109,15 @@ def init(state: State) -> None:
 def demo(state: State) -> None:
     """Load the demo county (idempotent). Runs `init` first if needed."""
     from bot.demo import load_demo
+    from bot.ranking import backfill
     from models.migrate import upgrade
 
     rt = state.runtime
     upgrade(rt.engine)
     with rt.sessions() as session:
         summary = load_demo(session, rt.today())
+        if summary.created:  # six published weeks, so rankings show movement and trends
+            summary = replace(summary, published=backfill(session, rt, rt.today()))
         session.commit()
     verb = "loaded" if summary.created else "already present"
     click.echo(f"demo county {verb}: {summary}")
@@ -232,6 +237,12 @@ def fake_wecom(host: str, port: int, corp_id: str, secret: str) -> None:
     waitress_serve(app, host=host, port=port, threads=8, ident="fake-wecom")
 
 
+def pad(text: str, width: int) -> str:
+    """Left-align in a terminal: Chinese characters take two columns."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--unit", "unit_code", default=None, help="Only this unit (code).")
@@ -260,7 +271,7 @@ def members(state: State, as_json: bool, unit_code: str | None) -> None:
         rows,
         as_json,
         lambda: [
-            f"{r['userid']:<16} {r['name']:<6} {r['unit_code']:<5} {r['unit']:<12} "
+            f"{r['userid']:<16} {pad(r['name'], 8)} {r['unit_code']:<5} {pad(r['unit'], 16)} "
             f"{'、'.join(r['role_labels'])}"
             for r in rows
         ],
@@ -296,8 +307,8 @@ def ledger(
         [r.as_dict() for r in rows],
         as_json,
         lambda: [
-            f"{r.light.icon} {r.ref:<5} {r.unit_name:<10} {r.deadline} {r.status_label:<10} "
-            f"{r.percent:>3}% {r.content}"
+            f"{r.light.icon} {r.ref:<5} {pad(r.unit_name, 14)} {r.deadline} "
+            f"{pad(r.status_label, 16)} {r.percent:>3}% {r.content}"
             for r in rows
         ],
     )
@@ -313,10 +324,19 @@ def say(state: State, sender: str, channel: str, text: str) -> None:
     """Send one chat message through the same path as a WeCom callback; print the reply."""
     from bot.inbound import handle_message
 
+    quiet_conversation()
     result = handle_message(
         state.runtime, channel=channel, sender=sender, text=text, msg_key=f"cli:{uuid.uuid4()}"
     )
     click.echo(result.reply)
+
+
+def quiet_conversation() -> None:
+    """The per-message INFO lines belong in the service log, not between a conversation's
+    lines on the operator's terminal; warnings still show."""
+    root = logging.getLogger()
+    if root.level == logging.INFO:
+        root.setLevel(logging.WARNING)
 
 
 @cli.command()
@@ -330,6 +350,7 @@ def chat(state: State, sender: str) -> None:
     from models import Outbox
 
     rt = state.runtime
+    quiet_conversation()
     with rt.sessions() as session:
         seen = session.scalar(select(Outbox.id).order_by(Outbox.id.desc()).limit(1)) or 0
     click.echo(f"以 {sender} 身份对话，输入“帮助”查看用法，Ctrl+D 退出。")
@@ -440,6 +461,69 @@ def user_add(
     click.echo(f"account {username} created")
 
 
+@user.command("passwd")
+@click.argument("username")
+@click.password_option(help="Prompted for when omitted.")
+@click.pass_obj
+@needs_db
+def user_passwd(state: State, username: str, password: str) -> None:
+    """Set a new password; the account's open web sessions end."""
+    from bot.web.auth import set_password
+
+    with state.runtime.sessions() as session:
+        try:
+            set_password(session, username, password)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+    click.echo(f"password of {username} changed")
+
+
+@user.command("remove")
+@click.argument("username")
+@click.pass_obj
+@needs_db
+def user_remove(state: State, username: str) -> None:
+    """Delete a dashboard login; its open web sessions end."""
+    from bot.web.auth import remove_account
+
+    with state.runtime.sessions() as session:
+        try:
+            remove_account(session, username)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+    click.echo(f"account {username} removed")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+@needs_db
+def user_list(state: State, as_json: bool) -> None:
+    """Dashboard logins (never their passwords)."""
+    from models import Account
+
+    with state.runtime.sessions() as session:
+        rows = [
+            {
+                "username": a.username,
+                "admin": a.is_admin,
+                "member": a.member.userid if a.member else None,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in session.scalars(select(Account).order_by(Account.username))
+        ]
+    emit(
+        rows,
+        as_json,
+        lambda: [
+            f"{r['username']:<16} {'管理员' if r['admin'] else '      '} {r['member'] or ''}"
+            for r in rows
+        ],
+    )
+
+
 # Commands defined next to the code they drive; one import line each.
 # (commands: start)
 from schedules.commands import tick  # noqa: E402
@@ -460,7 +544,10 @@ cli.add_command(backup)
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns, not raises, a command's ctx.exit(code).
+        rc = cli.main(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
@@ -475,4 +562,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the importable `bot.cli`, not this `__main__` copy: commands in other modules
+    # check their state against `bot.cli.State`.
+    from bot.cli import main as entry
+
+    entry()

@@ -237,7 +237,38 @@ def _build_section(cls: type, name: str, raw: dict[str, Any]) -> Any:
     return cls(**values)
 
 
+def _check_database_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "database.url",
+            f"not a database URL: {url!r} (e.g. sqlite:///duban.db, "
+            "postgresql://user@host/db, mysql://user@host/db)",
+        ) from None
+    backend = u.get_backend_name()
+    if backend not in ("sqlite", "postgresql", "mysql", "mariadb"):
+        hint = " (write postgresql://)" if backend == "postgres" else ""
+        raise ConfigError(
+            "database.url",
+            f"unsupported database {backend!r}{hint}: use sqlite, postgresql or mysql/mariadb",
+        )
+    try:
+        dialect = u.get_dialect()
+        if getattr(dialect, "is_async", False):
+            raise ConfigError(
+                "database.url", f"{u.drivername!r} is an asyncio driver: not supported"
+            )
+        dialect.import_dbapi()
+    except (NoSuchModuleError, ImportError):
+        raise ConfigError("database.url", f"no driver installed for {u.drivername!r}") from None
+
+
 def _validate(cfg: Config) -> None:
+    _check_database_url(cfg.database.url)
     r = cfg.rules
     try:
         from zoneinfo import ZoneInfo
@@ -326,8 +357,9 @@ def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        if section not in {f.name for f in fields(Config)}:
-            continue
+        if section not in {f.name for f in fields(Config)} - {"plans"}:
+            # A misspelt section would otherwise be ignored and its secret silently unused.
+            raise ConfigError(name, f"unknown section {section!r} in environment variable")
         data.setdefault(section, {})[key] = value
 
 

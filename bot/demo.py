@@ -204,11 +204,13 @@ class DemoSummary:
     assignments: int
     progress: int
     created: bool
+    published: int = 0  # ranking periods frozen as history (by `duban demo`)
 
     def __str__(self) -> str:
         return (
             f"{self.units} units, {self.members} members, {self.key_works} key works, "
             f"{self.tasks} tasks, {self.assignments} ledger rows, {self.progress} reports"
+            + (f", {self.published} published ranking periods" if self.published else "")
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -14,7 +15,7 @@ RED = PatternFill("solid", fgColor="FDE2E1")
 BLACK = PatternFill("solid", fgColor="E0E0E0")
 
 
-def export_ranking(board: Board, path: str | Path) -> Path:
+def export_ranking(board: Board, path: str | Path | IO[bytes]) -> str | Path | IO[bytes]:
     data = board_data(board)
     wb = Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
@@ -52,6 +53,5 @@ def export_ranking(board: Board, path: str | Path) -> Path:
             ws.column_dimensions[col].width = width
         for r in ws.iter_rows(min_row=3):
             r[5].alignment = Alignment(wrap_text=True)
-    out = Path(path)
-    wb.save(out)
-    return out
+    wb.save(path)
+    return path

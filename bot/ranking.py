@@ -16,7 +16,15 @@ from bot.runtime import Runtime
 from bot.splitting import split_message
 from handlers.render import render
 from models import CLOSED, REPORTED, Assignment, Extension, RankingSnapshot, Task, Unit
-from schedules.periods import calendar_month, calendar_week, due_month, due_week, open_week
+from schedules.periods import (
+    calendar_month,
+    calendar_week,
+    due_month,
+    due_week,
+    open_week,
+    previous_month,
+    publication_day,
+)
 from schedules.reminders import in_quiet_hours
 from schedules.scoring import Fact, RankRow, ScoreRules, movement_label, rank_all, unit_scores
 from schedules.workdays import WorkCalendar
@@ -69,6 +77,60 @@ def current_period(
         )
         return start, end
     return period_bounds(kind, today)
+
+
+def choose_period(
+    session: Session,
+    cfg: Config,
+    today: dt.date,
+    kind: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> tuple[str, dt.date, dt.date]:
+    """The period a user asks for: the current week (default) or month, or a range given by
+    its first and last day (`kind` "custom" unless named). ValueError says what is wrong."""
+    if kind not in (None, "week", "month", "custom"):
+        raise ValueError(f"未知的周期 {kind!r}：可选 week（周）、month（月）")
+    if start or end:
+        if not (start and end):
+            raise ValueError("起止日期须同时给出")
+        try:
+            first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
+        except ValueError:
+            raise ValueError(f"日期格式应为 2026-11-01，收到 {start!r}、{end!r}") from None
+        if first > last:
+            raise ValueError("开始日期晚于结束日期")
+        return kind or "custom", first, last
+    if kind == "custom":
+        raise ValueError("自定义区间须给出起止日期")
+    kind = kind or "week"
+    return (kind, *current_period(session, cfg, kind, today))
+
+
+def board_for(
+    session: Session,
+    cfg: Config,
+    cal: WorkCalendar,
+    kind: str,
+    start: dt.date,
+    end: dt.date,
+    today: dt.date,
+) -> Board:
+    """A published period exactly as published; any other computed as of today."""
+    return stored(session, kind, start, end) or compute(session, cfg, cal, kind, start, end, today)
+
+
+def published_periods(session: Session, limit: int = 12) -> list[tuple[str, dt.date, dt.date]]:
+    """The latest published weeks and months, newest first."""
+    q = (
+        select(
+            RankingSnapshot.period_kind, RankingSnapshot.period_start, RankingSnapshot.period_end
+        )
+        .distinct()
+        .order_by(RankingSnapshot.period_end.desc(), RankingSnapshot.period_kind)
+        .limit(limit)
+    )
+    return [(k, a, b) for k, a, b in session.execute(q)]
 
 
 def load_facts(
@@ -247,12 +309,18 @@ def board_data(board: Board, unit: Unit | None = None) -> dict[str, object]:
 
     def line(r: RankRow) -> dict[str, object]:
         u = board.units[r.unit_code]
+        # Costliest first; the unit's own message shows the first LOST_SHOWN of them.
+        costly = sorted(r.lost, key=lambda x: (-float(x["lost"]), str(x["task"])))  # type: ignore[arg-type]
         return {
+            "code": u.code,
             "name": u.name,
             "score": r.score,
             "rank": r.rank,
             "move": movement_label(r.movement),
+            "red": r.red,
+            "black": r.black,
             "streak": r.black_streak,
+            "lost": costly,
         }
 
     groups = []
@@ -268,9 +336,10 @@ def board_data(board: Board, unit: Unit | None = None) -> dict[str, object]:
         )
     own = None
     if unit is not None and (r := board.row_for(unit.id)) is not None:
-        costly = sorted(r.lost, key=lambda x: (-float(x["lost"]), str(x["task"])))  # type: ignore[arg-type]
+        mine = line(r)
+        costly: list[dict[str, object]] = mine["lost"]  # type: ignore[assignment]
         own = {
-            **line(r),
+            **mine,
             "group": GROUP_LABELS[r.group],
             "of": len(board.groups.get(r.group, [])),
             "lost": costly[:LOST_SHOWN],
@@ -284,6 +353,18 @@ def board_data(board: Board, unit: Unit | None = None) -> dict[str, object]:
         "groups": groups,
         "own": own,
         "unit": unit,
+    }
+
+
+def board_json(board: Board) -> dict[str, object]:
+    """`duban rank --json` and `/api/rankings`: the board with what cost each unit points."""
+    data = board_data(board)
+    return {
+        "period": board.kind,
+        "from": board.start.isoformat(),
+        "to": board.end.isoformat(),
+        "frozen": board.frozen,
+        "groups": [{"group": g["label"], "rows": g["rows"]} for g in data["groups"]],  # type: ignore[attr-defined]
     }
 
 
@@ -359,24 +440,62 @@ def publish_due(rt: Runtime, now: dt.datetime | None = None) -> int:
     return sent
 
 
+def backfill(session: Session, rt: Runtime, today: dt.date, weeks: int = 6) -> int:
+    """Freeze the weekly windows of the last `weeks` ranking days and the previous month,
+    each as of its publication day, broadcasting nothing: the demo county's history, so
+    movement and trends show on the first day. Returns the periods frozen."""
+    weekday = rt.config.rules.ranking_weekday
+    day = publication_day(today - dt.timedelta(days=7 * weeks), weekday)
+    frozen = 0
+    while day < today:
+        window = due_week(day, last_published_end(session, "week"))
+        if window is not None:
+            publish(session, rt, "week", *window, day)
+            frozen += 1
+        day += dt.timedelta(days=7)
+    month = previous_month(today)
+    if stored(session, "month", *month) is None:
+        publish(session, rt, "month", *month, month[1] + dt.timedelta(days=1))
+        frozen += 1
+    return frozen
+
+
+def trends(
+    session: Session, kind: str = "week", limit: int = 12, unit_id: int | None = None
+) -> dict[int, list[dict[str, object]]]:
+    """Published scores and ranks per unit over the last `limit` periods, oldest first."""
+    recent = (
+        select(RankingSnapshot.period_start)
+        .where(RankingSnapshot.period_kind == kind)
+        .distinct()
+        .order_by(RankingSnapshot.period_start.desc())
+        .limit(limit)
+    )
+    starts = list(session.scalars(recent))
+    q = (
+        select(RankingSnapshot)
+        .where(RankingSnapshot.period_kind == kind, RankingSnapshot.period_start.in_(starts))
+        .order_by(RankingSnapshot.period_start)
+    )
+    if unit_id is not None:
+        q = q.where(RankingSnapshot.unit_id == unit_id)
+    out: dict[int, list[dict[str, object]]] = {}
+    for s in session.scalars(q):
+        out.setdefault(s.unit_id, []).append(
+            {
+                "start": s.period_start.isoformat(),
+                "end": s.period_end.isoformat(),
+                "score": s.score,
+                "rank": s.rank,
+                "red": s.details.get("red", False),
+                "black": s.details.get("black", False),
+            }
+        )
+    return out
+
+
 def trend(
     session: Session, unit_id: int, kind: str = "week", limit: int = 12
 ) -> list[dict[str, object]]:
     """A unit's published scores and ranks, oldest first."""
-    snaps = session.scalars(
-        select(RankingSnapshot)
-        .where(RankingSnapshot.unit_id == unit_id, RankingSnapshot.period_kind == kind)
-        .order_by(RankingSnapshot.period_start.desc())
-        .limit(limit)
-    ).all()
-    return [
-        {
-            "start": s.period_start.isoformat(),
-            "end": s.period_end.isoformat(),
-            "score": s.score,
-            "rank": s.rank,
-            "red": s.details.get("red", False),
-            "black": s.details.get("black", False),
-        }
-        for s in reversed(snaps)
-    ]
+    return trends(session, kind, limit, unit_id).get(unit_id, [])

@@ -82,8 +82,9 @@ PATTERNS: list[tuple[str, str]] = [
 ]
 
 
-def parse_date(text: str, today: dt.date) -> tuple[dt.date, tuple[int, int]] | None:
-    """The first date written in `text` and where it stood (start, end), or None."""
+def date_mention(text: str, today: dt.date) -> tuple[dt.date | None, str, tuple[int, int]] | None:
+    """The first thing written like a date in `text`: its date (None when no such day
+    exists, as 13月40日), its words and where they stood; None when nothing looks like one."""
     best: tuple[int, str, re.Match[str]] | None = None
     for kind, pattern in PATTERNS:
         m = re.search(pattern, text)
@@ -92,8 +93,15 @@ def parse_date(text: str, today: dt.date) -> tuple[dt.date, tuple[int, int]] | N
     if best is None:
         return None
     _, kind, m = best
-    d = _resolve(kind, m, today)
-    return (d, m.span()) if d is not None else None
+    return _resolve(kind, m, today), m.group(0), m.span()
+
+
+def parse_date(text: str, today: dt.date) -> tuple[dt.date, tuple[int, int]] | None:
+    """The first date written in `text` and where it stood (start, end), or None."""
+    found = date_mention(text, today)
+    if found is None or found[0] is None:
+        return None
+    return found[0], found[2]
 
 
 def _resolve(kind: str, m: re.Match[str], today: dt.date) -> dt.date | None:

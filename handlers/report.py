@@ -9,7 +9,7 @@ from typing import Any
 from bot.actions import claim_done, report_progress, request_extension
 from bot.ledger import LedgerRow, row_for
 from handlers.base import Context, Reply
-from handlers.dates import parse_date
+from handlers.dates import date_mention
 from handlers.items import Found, find_item, forget_pick, pending_pick
 from handlers.parse import Command
 from models import CLOSED, REPORTED, Assignment
@@ -35,6 +35,7 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
             inbound_id=inbound_id,
         )
         return Reply("done_ok", {"row": _row(ctx, a), "note": data.get("note", "")})
+    before = a.percent
     report_progress(
         ctx.session,
         a,
@@ -47,7 +48,12 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
     )
     return Reply(
         "progress_ok",
-        {"row": _row(ctx, a), "percent": data.get("percent"), "note": data.get("note", "")},
+        {
+            "row": _row(ctx, a),
+            "percent": data.get("percent"),
+            "before": before,
+            "note": data.get("note", ""),
+        },
     )
 
 
@@ -151,10 +157,12 @@ class ExtensionHandler:
 
     def handle(self, ctx: Context, match: Command) -> Reply:
         forget_pick(ctx)
-        found_date = parse_date(match.note, ctx.today)
-        if found_date is None:
+        mention = date_mention(match.note, ctx.today)
+        if mention is None:
             return Reply("extension_usage")
-        date, (start, end) = found_date
+        date, words, (start, end) = mention
+        if date is None:
+            return Reply("extension_bad_date", {"words": words})
         before = re.sub(r"(至|到|延至|延期至|推迟到)\s*$", "", match.note[:start]).strip()
         reason = REASON_PREFIX.sub("", (before + " " + match.note[end:]).strip()).strip()
         data = {"date": date.isoformat(), "reason": reason}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import click
@@ -43,25 +42,17 @@ def rank(
 
     A published period is shown exactly as published; any other is computed as of today.
     """
-    from bot.ranking import board_data, broadcast, compute, current_period, stored
+    from bot.cli import pad
+    from bot.ranking import board_data, board_for, board_json, broadcast, choose_period
     from bot.ranking import publish as freeze
 
     rt = state.runtime  # type: ignore[attr-defined]
     today = rt.today()
     with rt.sessions() as session:
-        if start or end:
-            if not (start and end):
-                raise click.UsageError("--from and --to go together")
-            try:
-                first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
-            except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint="--from/--to") from None
-            if first > last:
-                raise click.UsageError("--from must not be after --to")
-            kind = period or "custom"
-        else:
-            kind = period or "week"
-            first, last = current_period(session, rt.config, kind, today)
+        try:
+            kind, first, last = choose_period(session, rt.config, today, period, start, end)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
         if publish:
             if today <= last:
                 raise click.UsageError(
@@ -73,27 +64,22 @@ def rank(
             session.commit()
             click.echo(f"published; {sent} group message(s) queued", err=True)
         else:
-            board = stored(session, kind, first, last) or compute(
-                session, rt.config, rt.calendar, kind, first, last, today
-            )
+            board = board_for(session, rt.config, rt.calendar, kind, first, last, today)
         data = board_data(board)
         if xlsx:
             from bot.excel_export import export_ranking
 
-            click.echo(f"written {export_ranking(board, xlsx)}", err=True)
+            click.echo(f"已写入 {export_ranking(board, xlsx)}", err=True)
     if as_json:
-        out = {
-            "period": kind,
-            "from": first.isoformat(),
-            "to": last.isoformat(),
-            "frozen": board.frozen,
-            "groups": [{"group": g["label"], "rows": g["rows"]} for g in data["groups"]],
-        }  # type: ignore[index]
+        out = board_json(board)
         click.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
         return
     click.echo(f"{first} … {last} ({'已发布' if board.frozen else '实时'})")
     for g in data["groups"]:  # type: ignore[attr-defined]
         click.echo(f"【{g['label']}】")
         for r in g["rows"]:
-            flag = "红榜" if r in g["red"] else ("黑榜" if r in g["black"] else "")
-            click.echo(f"  {r['rank']:>2}. {r['name']:<10} {r['score']:>6} {r['move']:<4} {flag}")
+            flag = "红榜" if r["red"] else ("黑榜" if r["black"] else "")
+            click.echo(
+                f"  {r['rank']:>2}. {pad(r['name'], 16)} {r['score']:>6}  "
+                f"{pad(str(r['move']), 11)} {flag}"
+            )

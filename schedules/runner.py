@@ -31,12 +31,17 @@ class SchedulerService:
         self.holder = holder or relay_id()
         self.active = False
         self.relay: Relay | None = None
+        self.passes = 0
+        self.beats = 0
 
     def heartbeat(self) -> bool:
         was = self.active
         self.active = acquire(self.rt.sessions, LEASE_NAME, self.holder, self.rt.now(), LEASE_TTL)
         if self.active != was:
             log.info("scheduler lease %s by %s", "taken" if self.active else "lost", self.holder)
+        elif not self.active and not self.beats:
+            log.info("scheduler %s idle: another process holds the lease", self.holder)
+        self.beats += 1
         return self.active
 
     def deliver(self) -> None:
@@ -47,7 +52,17 @@ class SchedulerService:
     def remind(self) -> None:
         """Every reminder rule as of now; slots already sent are skipped by their keys."""
         if self.active:
-            run_due(self.rt)
+            sent = run_due(self.rt)
+            self.passes += 1
+            # The first pass is logged so an operator (and a test) sees the holder at work.
+            level = logging.INFO if self.passes == 1 else logging.DEBUG
+            log.log(
+                level,
+                "reminder pass %s: %s nudge(s) due, %s new",
+                self.passes,
+                len(sent),
+                sum(s.enqueued for s in sent),
+            )
 
     def rank(self) -> None:
         """The weekly ranking at its configured hour; published once per week."""

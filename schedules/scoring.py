@@ -142,7 +142,8 @@ def rank_group(
 
     Tied units share their fate at a list's edge: the red list is every unit ranked within
     the top N, the black list every unit with fewer than N units strictly behind it, and a
-    unit that would be on both (everyone tied) is on the red list only.
+    unit that would be on both (everyone tied) is on the red list only. A unit that lost
+    no points is never on the black list, however many units share its score.
     """
     # Tied units are listed by their code (`names`), never by a database id's text.
     names = names or {}
@@ -162,7 +163,7 @@ def rank_group(
         before = previous.get(u.unit_code)
         behind = sum(1 for k in keys if k > keys[i])
         red = rank <= red_n
-        black = not red and behind < black_n
+        black = not red and behind < black_n and u.score < rules.on_time
         streak = (before[1] + 1 if before and before[1] > 0 else 1) if black else 0
         lost = tuple(
             {
@@ -212,7 +213,7 @@ def rank_all(
 
 def movement_label(movement: int | None) -> str:
     if movement is None:
-        return "新上榜"
+        return "上期未参评"
     if movement > 0:
         return f"↑{movement}"
     if movement < 0:

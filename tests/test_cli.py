@@ -53,6 +53,22 @@ def test_invalid_config_exits_2_naming_the_key(duban, tmp_path: Path) -> None:  
     assert "rules.warning_workdays" in proc.stderr
 
 
+def test_a_failed_import_exits_1(duban, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`ctx.exit(1)` inside a command reaches the shell (click returns it, not raises)."""
+    from openpyxl import Workbook
+
+    duban("init")
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["序号", "重点工作", "任务内容", "牵头单位", "责任单位", "完成时限"])
+    ws.append([1, "安全生产", "排查隐患", "无此单位", "无此单位", "下辈子"])
+    wb.save(tmp_path / "bad.xlsx")
+    proc = duban("ledger-import", "--dry-run", str(tmp_path / "bad.xlsx"), ok=False)
+    assert proc.returncode == 1, proc.stdout
+    assert "第 2 行" in proc.stdout
+
+
 def test_demo_loop_say_list_done_and_refusal(duban) -> None:  # type: ignore[no-untyped-def]
     first = duban("demo").stdout
     assert "loaded" in first

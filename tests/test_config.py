@@ -78,6 +78,11 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ("", {"DUBAN_RULES__RED_LIST_SIZE": "many"}, "rules.red_list_size"),
         ("", {"DUBAN_WECOM__CORP_ID": "ww", "DUBAN_WECOM__SECRET": "s"}, "wecom.agent_id"),
         ("[database\n", {}, "file"),
+        ("[database]\nurl = 'nonsense'\n", {}, "database.url"),
+        ("", {"DUBAN_DATABASE__URL": "postgres://u@h/db"}, "database.url"),
+        ("", {"DUBAN_DATABASE__URL": "oracle://u@h/db"}, "database.url"),
+        ("", {"DUBAN_DATABASE__URL": "postgresql+asyncpg://u@h/db"}, "database.url"),
+        ("", {"DUBAN_DATABSE__URL": "sqlite://"}, "DUBAN_DATABSE__URL"),
     ],
 )
 def test_invalid_config_names_the_key(

@@ -187,6 +187,27 @@ def test_progress_updates_percent_and_status(rt: Runtime, county: County) -> Non
         assert a is not None and a.percent == 60
 
 
+def test_progress_going_down_is_pointed_out(rt: Runtime, county: County) -> None:
+    first = say(rt, county.liaison_many, "进度 #2 60%")
+    assert "下调" not in first and "完成时限" in first
+    reply = say(rt, county.liaison_many, "进度 #2 40% 重新核算")
+    assert "进度由 60% 下调为 40%" in reply
+
+
+def test_a_returned_item_goes_back_to_its_last_reported_progress(
+    rt: Runtime, county: County
+) -> None:
+    say(rt, county.liaison_many, "进度 #3 45%")
+    say(rt, county.liaison_many, "完成 #3 通道已清理")
+    with rt.sessions() as s:
+        claim = s.scalars(select(Outbox.payload)).one()["content"]
+    assert "报告人：" in claim and "\n说明：通道已清理\n" in claim  # the note on its own line
+    say(rt, county.supervisor, "退回 #3 城关镇 缺少照片")
+    with rt.sessions() as s:
+        a = s.scalar(select(Assignment).join(Assignment.task).where(Task.code == 3))
+        assert a is not None and a.status == "in_progress" and a.percent == 45
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("进度 #2 130%", "0–100%"), ("进度 #2 100%", "即为完成"), ("进度", "请写明进度")],
@@ -286,6 +307,8 @@ def test_extension_refusal_needs_a_reason_and_keeps_the_deadline(
     [
         ("延期 #1", "请写明延期到哪一天"),
         ("延期 #1 至11月26日", "无需延期"),
+        ("延期 #1 至2026年13月40日 原因 下雨", "没有“2026年13月40日”这一天"),
+        ("延期 #1 至2月30日 原因 下雨", "没有“2月30日”这一天"),
     ],
 )
 def test_extension_bad_requests(rt: Runtime, county: County, text: str, expected: str) -> None:

@@ -123,5 +123,6 @@ def test_parse_never_raises(text: str) -> None:
         "approve_ext",
         "refuse_ext",
         "urge",
+        "rank",
     }
     assert cmd is None or cmd.kind in kinds

@@ -177,6 +177,12 @@ def test_ranking_in_chat(rt: Runtime, clock: Clock) -> None:
     ).reply
     assert "本周实时排名" in reply and "红榜：城关镇" in reply
     assert "河西乡：0.0 分，乡镇第 5/6 名" in reply
+    with rt.sessions() as s:
+        office = s.scalars(select(Unit).where(Unit.code == "DCS")).one()
+        s.add(Member(userid="dcs_sup", name="钱督查", unit=office, roles=["supervisor"]))
+        s.commit()
+    reply = handle_message(rt, channel="cli", sender="dcs_sup", text="排名", msg_key="t:r2").reply
+    assert "红榜：城关镇" in reply and "“排名”页" in reply and "没有到期事项" not in reply
 
 
 def test_excel_export_of_a_published_week(rt: Runtime, tmp_path: object) -> None:
@@ -197,8 +203,8 @@ def test_excel_export_of_a_published_week(rt: Runtime, tmp_path: object) -> None
     rows = list(wb["乡镇"].iter_rows(min_row=2, values_only=True))
     assert rows[0] == ("名次", "单位", "得分", "较上期", "红黑榜", "扣分事项")
     by_unit = {r[1]: r for r in rows[1:]}
-    assert by_unit["城关镇"][:5] == (1, "城关镇", 100, "新上榜", "红榜")
-    assert by_unit["东坝镇"][2:6] == (80, "新上榜", "黑榜", "#9 逾期2个工作日 -20")
+    assert by_unit["城关镇"][:5] == (1, "城关镇", 100, "上期未参评", "红榜")
+    assert by_unit["东坝镇"][2:6] == (80, "上期未参评", "黑榜", "#9 逾期2个工作日 -20")
     assert by_unit["河西乡"][4] == "黑榜"
 
 
@@ -419,7 +425,7 @@ def test_a_large_county_still_gets_one_message_per_unit_within_the_byte_limit(
         by_target.setdefault(r.target, []).append(r.payload["content"])
     for unit in units:
         (text,) = by_target[f"key-{int(unit.code[1:])}"]
-        assert f"**{unit.name}**" in text and "名（新上榜）" in text
+        assert f"**{unit.name}**" in text and "名（上期未参评）" in text
     one = by_target["key-50"][0]
     assert "另有 12 项扣分" in one  # 20 deductions: the 8 costliest named, 12 counted
     assert "等 14 个单位" in one  # the 14 tied townships on the red list

@@ -67,6 +67,7 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
     import signal
     import subprocess
     import sys
+    import threading
     import time
 
     from sqlalchemy import select
@@ -88,8 +89,24 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
         )
         for _ in range(2)
     ]
+    logs: list[list[str]] = [[], []]
+    readers = [
+        threading.Thread(target=lambda p=p, out=out: out.extend(p.stderr), daemon=True)
+        for p, out in zip(procs, logs, strict=True)
+    ]
+    for r in readers:
+        r.start()
     try:
-        time.sleep(12)  # start-up, lease, the first reminder pass (5 s after start)
+        # Wait until the holder has made its first pass and the other has found it held.
+        deadline = time.monotonic() + 60
+
+        def seen(text: str) -> int:
+            return sum(any(text in line for line in out) for out in logs)
+
+        while not (seen("reminder pass 1:") and seen("idle: another process holds")):
+            assert time.monotonic() < deadline, logs
+            assert all(p.poll() is None for p in procs), logs
+            time.sleep(0.2)
         with rt.sessions() as s:
             leases = s.scalars(select(Lease)).all()
             keys = s.scalars(select(Outbox.dedupe_key)).all()
@@ -97,10 +114,12 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
-        logs = [p.communicate(timeout=20)[1] for p in procs]
+        for p in procs:
+            p.wait(timeout=20)
+        for r in readers:
+            r.join(timeout=5)
     assert len(leases) == 1
-    taken = [log for log in logs if "scheduler lease taken" in log]
-    assert len(taken) == 1, logs  # exactly one process ever held it
+    assert seen("scheduler lease taken") == 1, logs  # exactly one process ever held it
     now = dt.datetime.now(dt.UTC)  # the processes run on the real clock
     expected = sorted(sent.nudge.key for sent in run_due(rt, now, dry_run=True))
     assert sources == expected  # what the rules say for now (nothing in quiet hours)

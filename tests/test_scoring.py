@@ -75,7 +75,7 @@ def test_hand_computed_ranks_lists_ties_movement_and_streaks() -> None:
     ]
     depts = [(r.unit_code, r.rank, r.red, r.black) for r in board["department"]]
     assert depts == [("X", 1, True, False), ("Y", 2, False, True)]
-    assert [movement_label(m) for m in (2, -1, 0, None)] == ["↑2", "↓1", "—", "新上榜"]
+    assert [movement_label(m) for m in (2, -1, 0, None)] == ["↑2", "↓1", "—", "上期未参评"]
 
 
 def test_exact_ties_share_a_rank() -> None:
@@ -129,7 +129,30 @@ def test_unit_scores_stay_within_bounds(
     board = rank_all(scores, dict.fromkeys("ABCDEFGH", "township"), RULES)
     rows_ = board["township"]
     assert not any(r.red and r.black for r in rows_)
+    assert not any(r.black and r.score >= RULES.on_time for r in rows_)  # lost nothing
     assert [r.score for r in rows_] == sorted((r.score for r in rows_), reverse=True)
+
+
+def test_a_unit_that_lost_no_points_is_never_black_listed() -> None:
+    """Six departments all on time, split only by the completion-date tie-break: the red
+    list takes three; nobody is black-listed for finishing a day later than the others."""
+    facts = [
+        fact(i, u, D(2026, 11, 24), D(2026, 11, 16) + dt.timedelta(days=i))
+        for i, u in enumerate("ABCDEF")
+    ]
+    facts.append(fact(9, "F", D(2026, 11, 25), None))  # F also left one item open: 50
+    board = rank_all(
+        unit_scores(facts, *WEEK, AS_OF, RULES, CAL), dict.fromkeys("ABCDEF", "department"), RULES
+    )
+    rows = [(r.unit_code, r.rank, r.score, r.red, r.black) for r in board["department"]]
+    assert rows == [
+        ("A", 1, 100.0, True, False),
+        ("B", 2, 100.0, True, False),
+        ("C", 3, 100.0, True, False),
+        ("D", 4, 100.0, False, False),
+        ("E", 5, 100.0, False, False),
+        ("F", 6, 50.0, False, True),
+    ]
 
 
 def test_ties_at_the_edge_of_a_list_share_it() -> None:

@@ -146,9 +146,79 @@ def test_short_passwords_and_duplicate_accounts_are_refused(rt: Runtime, county:
             create_account(s, "x", "short")
         create_account(s, "ok", PASSWORD, member_userid="dcs_sup")
         s.commit()
-        with pytest.raises(ValueError, match="exists"):
+        with pytest.raises(ValueError, match="已存在"):
             create_account(s, "ok", PASSWORD)
         assert s.scalar(select(Account).where(Account.username == "ok")).password_hash != PASSWORD
+
+
+def test_a_changed_password_or_removed_account_ends_its_sessions(
+    user: FlaskClient, rt: Runtime
+) -> None:
+    from bot.web.auth import remove_account, set_password
+
+    assert user.get("/ledger").status_code == 200
+    with rt.sessions() as s:
+        with pytest.raises(ValueError, match="至少"):
+            set_password(s, "duchashi", "short")
+        set_password(s, "duchashi", "another long passphrase")
+        s.commit()
+    r = user.get("/ledger")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    token = csrf(user)
+    login = {"username": "duchashi", "password": "another long passphrase", "csrf_token": token}
+    assert user.post("/login", data=login).status_code == 302
+    assert user.get("/api/ledger").status_code == 200
+    with rt.sessions() as s:
+        remove_account(s, "duchashi")
+        s.commit()
+    assert user.get("/api/ledger").status_code == 401
+    with rt.sessions() as s, pytest.raises(ValueError, match="没有账号"):
+        remove_account(s, "duchashi")
+
+
+def test_rankings_page_api_excel_and_picture(user: FlaskClient, rt: Runtime) -> None:
+    """The county's standings: a published week exactly as published, with its movement,
+    lists, deductions and each unit's trend; the live week; a custom range; bad ranges."""
+    import datetime as dt
+    import io
+
+    from openpyxl import load_workbook
+
+    from bot.ranking import period_bounds, publish
+
+    with rt.sessions() as s:
+        for day in (dt.date(2026, 11, 3), dt.date(2026, 11, 17)):
+            publish(s, rt, "week", *period_bounds("week", day), day + dt.timedelta(days=6))
+        s.commit()
+    html = user.get("/rankings").get_data(as_text=True)
+    assert "重点工作周排名" in text(html) and "实时，截至今天，未定稿" in text(html)
+    assert "11月16日—11月22日（周）" in text(html) and "aria-current=page>排名" in html
+    week = user.get("/rankings?period=week&from=2026-11-16&to=2026-11-22").get_data(as_text=True)
+    assert "已发布，定稿" in text(week)
+    data = user.get("/api/rankings?period=week&from=2026-11-16&to=2026-11-22").get_json()
+    assert data["frozen"] is True and [g["group"] for g in data["groups"]] == ["乡镇", "部门"]
+    rows = {r["name"]: r for g in data["groups"] for r in g["rows"]}
+    for name, r in rows.items():  # every ranked unit is on the page, linked to its unit page
+        assert f'/unit/{r["code"]}">{name}</a>' in week
+        for x in r["lost"]:
+            assert f'/task/{x["task"]}">#{x["task"]}</a>' in week
+    assert all(not (r["black"] and r["score"] >= 100) for r in rows.values())
+    assert user.get("/rankings?period=custom&from=2026-11-01&to=2026-11-30").status_code == 200
+    for bad in ("period=custom", "period=custom&from=2026-11-30&to=2026-11-01", "period=year"):
+        r = user.get(f"/rankings?{bad}")
+        assert r.status_code == 400, bad
+    assert user.get("/api/rankings?period=custom&from=x&to=y").status_code == 400
+    xlsx = user.get("/rankings/export.xlsx?period=week&from=2026-11-16&to=2026-11-22")
+    assert xlsx.status_code == 200
+    wb = load_workbook(io.BytesIO(xlsx.data))
+    assert wb.sheetnames == ["乡镇", "部门"]
+    from bot.board_image import cjk_font
+
+    png = user.get("/rankings/board.png?period=week&from=2026-11-16&to=2026-11-22")
+    if cjk_font() is None:
+        assert png.status_code == 404
+    else:
+        assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_generated_secret_key_is_kept_and_shared(rt: Runtime, county: County) -> None:
@@ -224,11 +294,12 @@ def test_task_page_shows_history_and_audit_in_beijing_time(user: FlaskClient, rt
         )
         who = s.scalar(select(Member).where(Member.userid == "cgz_liaison"))
         at = dt.datetime(2026, 11, 25, 1, 30, tzinfo=dt.UTC)
-        claim_done(s, a, who, note="已全部排查完毕", now=at, source="test")
+        claim_done(s, a, who, note="已全部排查完毕", now=at, source="inbound:19")
         s.commit()
     page = text(user.get("/task/1").get_data(as_text=True))
     assert "2026-11-25 09:30 城关镇 张联络 报完成 已全部排查完毕" in page
-    assert "报完成 推进中 → 已报完成(待审核)" in page
+    # the change log names the person and the message, not a userid and a key
+    assert "城关镇 张联络 报完成 推进中 → 已报完成(待审核) 聊天消息 #19" in page
 
 
 def test_outbox_page_shows_the_oldest_pending_age(user: FlaskClient, clock: Clock) -> None:
@@ -299,6 +370,7 @@ def test_every_page_renders_on_the_demo_county(rt: Runtime) -> None:
     c = create_app(runtime=rt, TESTING=True).test_client()
     c.post("/login", data={"username": "duchashi", "password": PASSWORD, "csrf_token": csrf(c)})
     paths = ["/ledger", "/ledger?open=1", "/units", "/members", "/sandbox", "/outbox"]
+    paths += ["/rankings", "/rankings?period=month", "/api/rankings"]
     paths += [f"/unit/{u}" for u in units] + [f"/task/{t}" for t in tasks]
     paths += ["/api/ledger", "/api/units", "/api/outbox"] + [f"/api/tasks/{t}" for t in tasks]
     for path in paths:

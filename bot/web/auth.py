@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -30,6 +31,35 @@ bp = Blueprint("auth", __name__)
 MIN_PASSWORD = 10
 
 
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(
+            f"密码至少 {MIN_PASSWORD} 位 password must have at least {MIN_PASSWORD} characters"
+        )
+
+
+def account_named(db: Session, username: str) -> Account:
+    account = db.scalar(select(Account).where(Account.username == username))
+    if account is None:
+        raise ValueError(f"没有账号 {username} no such account")
+    return account
+
+
+def set_password(db: Session, username: str, password: str) -> None:
+    """A new password; the account's open sessions end (their stamp no longer matches)."""
+    check_password(password)
+    account_named(db, username).password_hash = generate_password_hash(password)
+
+
+def remove_account(db: Session, username: str) -> None:
+    db.delete(account_named(db, username))
+
+
+def stamp(account: Account) -> str:
+    """Ties a login session to the password it was opened with."""
+    return hashlib.sha256(account.password_hash.encode()).hexdigest()[:16]
+
+
 def create_account(
     db: Session,
     username: str,
@@ -38,17 +68,14 @@ def create_account(
     is_admin: bool = False,
     member_userid: str | None = None,
 ) -> Account:
-    if len(password) < MIN_PASSWORD:
-        raise ValueError(
-            f"密码至少 {MIN_PASSWORD} 位 password must have at least {MIN_PASSWORD} characters"
-        )
+    check_password(password)
     if db.scalar(select(Account).where(Account.username == username)) is not None:
-        raise ValueError(f"account {username} exists")
+        raise ValueError(f"账号 {username} 已存在 account exists")
     member_id = None
     if member_userid:
         member = db.scalar(select(Member).where(Member.userid == member_userid))
         if member is None:
-            raise ValueError(f"no member {member_userid}")
+            raise ValueError(f"没有 userid 为 {member_userid} 的人员 no such member")
         member_id = member.id
     account = Account(
         username=username,
@@ -80,12 +107,23 @@ def install(app: Flask) -> None:
     @app.before_request
     def load_user() -> None:
         g.user = session.get("user")
+        account_id = (g.user or {}).get("account")
+        if account_id is not None and request.blueprint in ("views", "api", "auth"):
+            # A removed account or a changed password ends the sessions opened with it.
+            with current_app.extensions["duban"].sessions() as db:
+                account = db.get(Account, account_id)
+                if account is None or stamp(account) != g.user.get("stamp"):
+                    session.clear()
+                    g.user = None
 
 
-def sign_in(name: str, *, userid: str | None, admin: bool) -> None:
-    """A fresh session (no fixation) for a user; `userid` links a member's roles."""
+def sign_in(name: str, *, userid: str | None, admin: bool, account: Account | None = None) -> None:
+    """A fresh session (no fixation) for a user; `userid` links a member's roles, `account`
+    a local login (checked on every request, so removing it signs its sessions out)."""
     session.clear()
     session["user"] = {"name": name, "userid": userid, "admin": admin}
+    if account is not None:
+        session["user"].update(account=account.id, stamp=stamp(account))
     csrf_token()
 
 
@@ -131,6 +169,7 @@ def login() -> Any:
                     account.username,
                     userid=member.userid if member else None,
                     admin=account.is_admin,
+                    account=account,
                 )
                 target = request.args.get("next", "")
                 return redirect(target if local_path(target) else url_for("views.ledger"))

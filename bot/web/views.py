@@ -51,6 +51,7 @@ ACTION_LABELS = {
     "urge": "催办",
     "attach_evidence": "上传佐证",
 }
+SOURCE_LABELS = {"inbound": "聊天消息", "import": "Excel 导入", "wechat": "公众号", "cli": "命令行"}
 ERROR_MESSAGES = {
     400: "请求无效（表单可能已过期，请刷新页面后重试）",
     401: "请先登录",
@@ -81,6 +82,15 @@ def install(app: Flask) -> None:
     @app.template_filter("md")
     def month_day(value: dt.date) -> str:
         return f"{value.month}月{value.day}日"
+
+    @app.template_filter("source")
+    def source_label(value: str) -> str:
+        """Where a change came from, in words: 聊天消息 #19, Excel 导入 台账.xlsx."""
+        kind, _, rest = value.partition(":")
+        label = SOURCE_LABELS.get(kind)
+        if label is None:
+            return value
+        return f"{label} #{rest}" if kind == "inbound" else f"{label} {rest}".strip()
 
     @app.template_filter("ago")
     def ago(value: dt.timedelta) -> str:
@@ -226,6 +236,10 @@ def task(code: int) -> Any:
             .order_by(AuditLog.at.desc(), AuditLog.id.desc())
         ).all()
         units = {a.id: a.unit.name for a in t.assignments}
+        actors = {e.actor for e in audit}
+        names = dict(
+            db.execute(select(Member.userid, Member.name).where(Member.userid.in_(actors))).all()
+        )
         return render_template(
             "task.html",
             task=t,
@@ -233,6 +247,7 @@ def task(code: int) -> Any:
             history=history,
             audit=audit,
             units=units,
+            names=names,
             # The plan as set for the task's own deadline; each unit's row follows its
             # own deadline once an extension is approved.
             milestones=milestone_dates(

@@ -1,0 +1,111 @@
+"""Rankings on the dashboard (排名): the current week or month as it stands, any published
+period exactly as published, a range such as 1–4月; with each unit's trend, the evaluation as
+Excel and the board as the picture the groups receive."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import abort, jsonify, render_template, request, send_file
+
+from bot.ranking import (
+    Board,
+    board_data,
+    board_for,
+    board_json,
+    choose_period,
+    published_periods,
+    trends,
+)
+from bot.web import api
+from bot.web.auth import login_required
+from bot.web.views import bp, rt
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KIND_LABELS = {"week": "周", "month": "月", "custom": "区间"}
+
+
+def requested_board() -> Board:
+    """The board the query string asks for (`period`, `from`, `to`); 400 when it is wrong."""
+    r = rt()
+    args = request.args
+    with r.sessions() as db:
+        try:
+            kind, first, last = choose_period(
+                db,
+                r.config,
+                r.today(),
+                args.get("period") or None,
+                args.get("from") or None,
+                args.get("to") or None,
+            )
+        except ValueError as exc:
+            abort(400, description=str(exc))
+        return board_for(db, r.config, r.calendar, kind, first, last, r.today())
+
+
+def sparkline(points: list[dict[str, object]]) -> dict[str, object] | None:
+    """Polyline coordinates of a unit's published scores in a 100×24 box (inline SVG)."""
+    if len(points) < 2:
+        return None
+    step = 100 / (len(points) - 1)
+    coords = [
+        (round(i * step, 1), round(22 - float(p["score"]) * 0.2, 1))  # type: ignore[arg-type]
+        for i, p in enumerate(points)
+    ]
+    return {
+        "points": " ".join(f"{x},{y}" for x, y in coords),
+        "last": coords[-1],
+        "title": "；".join(f"{str(p['start'])[5:]} 第{p['rank']}名 {p['score']}分" for p in points),
+    }
+
+
+@bp.get("/rankings")
+@login_required
+def rankings() -> Any:
+    board = requested_board()
+    with rt().sessions() as db:
+        history = trends(db, "month" if board.kind == "month" else "week", limit=8)
+        periods = published_periods(db, limit=16)
+    return render_template(
+        "rankings.html",
+        board=board,
+        data=board_data(board),
+        lines={u.code: sparkline(history.get(u.id, [])) for u in board.units.values()},
+        periods=periods,
+        kind_label=KIND_LABELS.get(board.kind, board.kind),
+        query={"period": board.kind, "from": board.start, "to": board.end},
+        rules=rt().config.rules,
+    )
+
+
+@bp.get("/rankings/export.xlsx")
+@login_required
+def rankings_export() -> Any:
+    from bot.excel_export import export_ranking
+
+    board = requested_board()
+    buf = io.BytesIO()
+    export_ranking(board, buf)
+    buf.seek(0)
+    name = f"考核排名-{board.start.isoformat()}至{board.end.isoformat()}.xlsx"
+    return send_file(buf, mimetype=XLSX, as_attachment=True, download_name=name)
+
+
+@bp.get("/rankings/board.png")
+@login_required
+def rankings_picture() -> Any:
+    from bot.board_image import render_board
+
+    drawn = render_board(board_data(requested_board()))
+    if drawn is None:
+        abort(404, description="没有安装中文字体，无法生成排名图片")
+    return send_file(io.BytesIO(drawn.png), mimetype="image/png")
+
+
+@api.bp.get("/rankings")
+@login_required
+def rankings_json() -> Any:
+    """The same as `duban rank --json`, with what cost each unit its points."""
+    return jsonify(board_json(requested_board()))
