@@ -9,6 +9,7 @@ or row-level errors out; writing them is `bot.ledger_import`'s job.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from openpyxl.utils.datetime import from_excel
 
 from handlers.dates import ledger_dates
 from schedules.workdays import WorkCalendar
+
+log = logging.getLogger(__name__)
 
 # Column → the header texts that name it (after spaces are removed; a header may carry a
 # note after these, e.g. "完成时限（年月日）").
@@ -129,7 +132,10 @@ def read_cells(source: str | Path | IO[bytes]) -> tuple[str, list[list[Any]]]:
     try:
         wb = load_workbook(source, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not xlsx
-        raise LedgerFileError(f"无法读取 Excel 文件（需要 .xlsx）：{exc}") from exc
+        log.info("ledger sheet unreadable: %s", exc)
+        raise LedgerFileError(
+            "无法读取这个文件：请上传 Excel 的 .xlsx 文件（.xls 或 .et 请先用 Excel/WPS 另存为 .xlsx）"
+        ) from exc
     ws = wb.worksheets[0]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
     for merged in ws.merged_cells.ranges:

@@ -122,3 +122,47 @@ def test_a_supervisor_imports_a_sheet_and_downloads_the_ledger(
 
     ws = load_workbook(saved).active
     assert ws is not None and ws.max_row == 2 + 5 + 4  # title, header, 5 + 4 tasks
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_rankings_on_a_phone(browser: object, site: LiveServer) -> None:
+    """A leader opens 排名 in WeCom's browser: the lists are tinted, each unit has its trend
+    line, the page never scrolls sideways, and a published week opens from its link."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from bot.ranking import period_bounds, publish
+    from models import CLOSED, Assignment, Task, Unit
+
+    with site.rt.sessions() as s:
+        # 河西乡 also had #3 (due 11-20) and finished it on time; 城关镇 did not.
+        s.add(
+            Assignment(
+                task=s.scalars(select(Task).where(Task.code == 3)).one(),
+                unit=s.scalars(select(Unit).where(Unit.code == "HXX")).one(),
+                status=CLOSED,
+                percent=100,
+                reported_at=dt.datetime(2026, 11, 19, 2, tzinfo=dt.UTC),
+            )
+        )
+        s.flush()
+        for day in (dt.date(2026, 11, 10), dt.date(2026, 11, 17)):
+            publish(s, site.rt, "week", *period_bounds("week", day), day + dt.timedelta(days=6))
+        s.commit()
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    page.goto(f"{site.url}/login?next=/rankings")
+    page.fill("input[name=username]", "duchashi")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button")
+    page.wait_for_url("**/rankings")
+    assert "实时，截至今天，未定稿" in page.locator("h1").inner_text()
+    page.click("text=11月16日—11月22日（周）")
+    page.wait_for_url("**/rankings?**")
+    assert "已发布，定稿" in page.locator("h1").inner_text()
+    red, black = page.locator("table.rank tr.red"), page.locator("table.rank tr.black")
+    assert "河西乡" in red.inner_text() and "城关镇" in black.inner_text()
+    assert red.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(253, 226, 225)"
+    assert "#3 逾期未完成" in black.inner_text()
+    assert red.locator("svg.spark polyline").count() == 1  # 河西乡 ranked in both weeks
+    assert page.evaluate("document.body.scrollWidth") <= 390
