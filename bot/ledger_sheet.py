@@ -134,7 +134,8 @@ def read_cells(source: str | Path | IO[bytes]) -> tuple[str, list[list[Any]]]:
     except Exception as exc:  # openpyxl raises many kinds for a file that is not xlsx
         log.info("ledger sheet unreadable: %s", exc)
         raise LedgerFileError(
-            "无法读取这个文件：请上传 Excel 的 .xlsx 文件（.xls 或 .et 请先用 Excel/WPS 另存为 .xlsx）"
+            "无法读取这个文件：请上传 Excel 的 .xlsx 文件"
+            "（.xls 或 .et 请先用 Excel/WPS 另存为 .xlsx）"
         ) from exc
     ws = wb.worksheets[0]
     rows = [list(r) for r in ws.iter_rows(values_only=True)]
