@@ -452,13 +452,24 @@ def user_add(
     """Create a dashboard login."""
     from bot.web.auth import create_account
 
+    change_accounts(
+        state,
+        lambda s: create_account(
+            s, username, password, is_admin=admin, member_userid=member_userid
+        ),
+        f"account {username} created",
+    )
+
+
+def change_accounts(state: State, change: Callable[[Any], object], done: str) -> None:
+    """One account change in one transaction; a refusal (ValueError) is the error shown."""
     with state.runtime.sessions() as session:
         try:
-            create_account(session, username, password, is_admin=admin, member_userid=member_userid)
+            change(session)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
         session.commit()
-    click.echo(f"account {username} created")
+    click.echo(done)
 
 
 @user.command("passwd")
@@ -470,13 +481,9 @@ def user_passwd(state: State, username: str, password: str) -> None:
     """Set a new password; the account's open web sessions end."""
     from bot.web.auth import set_password
 
-    with state.runtime.sessions() as session:
-        try:
-            set_password(session, username, password)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
-        session.commit()
-    click.echo(f"password of {username} changed")
+    change_accounts(
+        state, lambda s: set_password(s, username, password), f"password of {username} changed"
+    )
 
 
 @user.command("remove")
@@ -487,13 +494,7 @@ def user_remove(state: State, username: str) -> None:
     """Delete a dashboard login; its open web sessions end."""
     from bot.web.auth import remove_account
 
-    with state.runtime.sessions() as session:
-        try:
-            remove_account(session, username)
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
-        session.commit()
-    click.echo(f"account {username} removed")
+    change_accounts(state, lambda s: remove_account(s, username), f"account {username} removed")
 
 
 @user.command("list")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -45,6 +46,20 @@ def site(rt: Runtime, county: County) -> Iterator[LiveServer]:
     yield from serve_app(rt)
 
 
+def signed_in(
+    browser: object, site: LiveServer, path: str, *, user: str = "duchashi", width: int = 1280
+) -> Any:
+    """A page at `path` after the login form (390 px wide is a phone in WeCom's browser)."""
+    height = 844 if width < 600 else 900
+    page = browser.new_page(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    page.goto(f"{site.url}/login?next={path}")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button")
+    page.wait_for_url(f"**{path}")
+    return page
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_login_ledger_and_navigation(browser: object, site: LiveServer) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
@@ -74,12 +89,7 @@ def test_login_ledger_and_navigation(browser: object, site: LiveServer) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_phone_width_hides_secondary_columns(browser: object, site: LiveServer) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
-    page.goto(f"{site.url}/login")
-    page.fill("input[name=username]", "duchashi")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button")
-    page.wait_for_url("**/ledger")
+    page = signed_in(browser, site, "/ledger", width=390)
     assert page.locator("table.ledger td.reason").first.is_hidden()
     assert page.locator("table.ledger td.date").first.is_visible()
     # the page itself never scrolls sideways; only the table's own box may
@@ -99,12 +109,7 @@ def test_a_supervisor_imports_a_sheet_and_downloads_the_ledger(
         s.commit()
     sheet = Path(str(tmp_path)) / "台账.xlsx"
     sheet.write_bytes(office_sheet().getvalue())
-    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
-    page.goto(f"{site.url}/login?next=/ledger")
-    page.fill("input[name=username]", "admin1")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button")
-    page.wait_for_url("**/ledger")
+    page = signed_in(browser, site, "/ledger", user="admin1")
     page.click("text=导入 Excel")
     page.wait_for_url("**/ledger/import")
     page.set_input_files("input[name=file]", str(sheet))
@@ -150,12 +155,7 @@ def test_rankings_on_a_phone(browser: object, site: LiveServer) -> None:
         for day in (dt.date(2026, 11, 10), dt.date(2026, 11, 17)):
             publish(s, site.rt, "week", *period_bounds("week", day), day + dt.timedelta(days=6))
         s.commit()
-    page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
-    page.goto(f"{site.url}/login?next=/rankings")
-    page.fill("input[name=username]", "duchashi")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button")
-    page.wait_for_url("**/rankings")
+    page = signed_in(browser, site, "/rankings", width=390)
     assert "实时，截至今天，未定稿" in page.locator("h1").inner_text()
     page.click("text=11月16日—11月22日（周）")
     page.wait_for_url("**/rankings?**")

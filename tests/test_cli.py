@@ -116,3 +116,20 @@ def test_chat_is_interactive_and_shows_sandbox_messages(duban) -> None:  # type:
     assert "督办机器人使用说明" in out
     assert "已收到" in out
     assert "[沙箱 → webhook:" in out and "【待审核】" in out
+
+
+def test_dashboard_accounts(duban) -> None:  # type: ignore[no-untyped-def]
+    duban("init")
+    pw = "a long passphrase 1"
+    assert "created" in duban("user", "add", "ducha", "--admin", "--password", pw).stdout
+    again = duban("user", "add", "ducha", "--password", pw, ok=False)
+    assert again.returncode == 1 and "已存在" in again.stderr
+    short = duban("user", "passwd", "ducha", "--password", "short", ok=False)
+    assert short.returncode == 1 and "至少 10 位" in short.stderr
+    assert "changed" in duban("user", "passwd", "ducha", "--password", pw + "!").stdout
+    listed = json.loads(duban("user", "list", "--json").stdout)
+    assert [(a["username"], a["admin"]) for a in listed] == [("ducha", True)]
+    assert "password" not in json.dumps(listed)
+    assert "removed" in duban("user", "remove", "ducha").stdout
+    gone = duban("user", "remove", "ducha", ok=False)
+    assert gone.returncode == 1 and "没有账号" in gone.stderr
