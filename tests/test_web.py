@@ -140,6 +140,16 @@ def test_healthz_reports_an_unreachable_database(rt: Runtime, county: County) ->
     assert r.status_code == 503 and r.get_json()["status"] == "db_unavailable"
 
 
+def test_pages_say_when_the_database_is_down(user: FlaskClient, rt: Runtime) -> None:
+    from bot.db import make_engine, make_session_factory
+
+    rt.sessions = make_session_factory(make_engine("postgresql://nobody@127.0.0.1:9/none"))
+    page = user.get("/ledger")
+    assert page.status_code == 503 and "数据库暂时无法连接" in page.get_data(as_text=True)
+    api = user.get("/api/ledger")
+    assert api.status_code == 503 and "数据库暂时无法连接" in api.get_json()["message"]
+
+
 def test_short_passwords_and_duplicate_accounts_are_refused(rt: Runtime, county: County) -> None:
     with rt.sessions() as s:
         with pytest.raises(ValueError, match="至少"):

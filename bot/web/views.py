@@ -18,9 +18,11 @@ from flask import (
     url_for,
 )
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
+from bot.db import DatabaseUnavailable
 from bot.ledger import LedgerRow, ledger_rows
 from bot.ranking import trend
 from bot.runtime import Runtime
@@ -58,6 +60,7 @@ ERROR_MESSAGES = {
     403: "没有权限",
     404: "没有找到这个页面或事项",
     405: "不支持这种请求方式",
+    503: "数据库暂时无法连接，请稍后刷新；如持续出现，请联系系统管理员",
 }
 
 
@@ -112,6 +115,18 @@ def install(app: Flask) -> None:
         ACTION_LABELS=ACTION_LABELS,
         STATUS_LABELS=STATUS_LABELS,
     )
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(DatabaseUnavailable)
+    def database_down(exc: Exception) -> Any:
+        """The database is away: say so (503, so proxies and scripts retry), not a bare 500."""
+        current_app.logger.warning("database unavailable for %s: %s", request.path, exc)
+        message = ERROR_MESSAGES[503]
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "Service Unavailable", "message": message}), 503
+        if request.blueprint not in (None, "views", "auth"):
+            return "database unavailable", 503, {"Content-Type": "text/plain"}
+        return render_template("error.html", code=503, message=message), 503
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
