@@ -241,13 +241,17 @@ def _check_database_url(url: str) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+    from bot.db import normalise_url
+
     try:
-        u = make_url(url)
-    except ArgumentError:
+        # The URL as the engine will get it: plain mysql:// and postgresql:// name our drivers.
+        u = make_url(normalise_url(url))
+    except (ArgumentError, ValueError):
+        # Never echo the value: it may carry a password.
         raise ConfigError(
             "database.url",
-            f"not a database URL: {url!r} (e.g. sqlite:///duban.db, "
-            "postgresql://user@host/db, mysql://user@host/db)",
+            "not a valid database URL (e.g. sqlite:///duban.db, "
+            "postgresql://user@host:5432/db, mysql://user@host:3306/db)",
         ) from None
     backend = u.get_backend_name()
     if backend not in ("sqlite", "postgresql", "mysql", "mariadb"):
@@ -357,7 +361,11 @@ def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        if section not in {f.name for f in fields(Config)} - {"plans"}:
+        if section == "plans":
+            raise ConfigError(
+                name, "plan templates are set in the config file, not the environment"
+            )
+        if section not in {f.name for f in fields(Config)}:
             # A misspelt section would otherwise be ignored and its secret silently unused.
             raise ConfigError(name, f"unknown section {section!r} in environment variable")
         data.setdefault(section, {})[key] = value

@@ -20,7 +20,7 @@ def export_ranking(board: Board, path: str | Path | IO[bytes]) -> str | Path | I
     wb = Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
     title = f"{board.start.isoformat()}至{board.end.isoformat()}重点工作考核排名"
-    for group, key in zip(data["groups"], ("township", "department"), strict=True):  # type: ignore[call-overload]
+    for group in data["groups"]:  # type: ignore[attr-defined]
         ws = wb.create_sheet(str(group["label"]))
         ws.append([title])
         ws["A1"].font = Font(bold=True, size=14)
@@ -28,27 +28,16 @@ def export_ranking(board: Board, path: str | Path | IO[bytes]) -> str | Path | I
         ws.append(HEADER)
         for cell in ws[2]:
             cell.font = Font(bold=True)
-        rows = board.groups.get(key, [])
-        for line, row in zip(group["rows"], rows, strict=True):
-            lost = "；".join(
-                f"#{x['task']} "
-                + ("逾期未完成" if x["overdue"] else f"逾期{x['late']}个工作日")
-                + f" -{x['lost']:g}"
-                for x in row.lost
-            )
-            flag = (
-                "红榜"
-                if row.red
-                else (
-                    f"黑榜（连续{row.black_streak}期）"
-                    if row.black and row.black_streak > 1
-                    else ("黑榜" if row.black else "")
-                )
-            )
+        for line in group["rows"]:
+            lost = "；".join(f"#{x['task']} {x['why']} -{x['lost']:g}" for x in line["lost"])
+            streak = line["streak"]
+            flag = "红榜" if line["red"] else ""
+            if line["black"]:
+                flag = f"黑榜（连续{streak}期）" if streak > 1 else "黑榜"
             ws.append([line["rank"], line["name"], line["score"], line["move"], flag, lost])
-            if row.red or row.black:
+            if line["red"] or line["black"]:
                 for cell in ws[ws.max_row]:
-                    cell.fill = RED if row.red else BLACK
+                    cell.fill = RED if line["red"] else BLACK
         for col, width in zip("ABCDEF", (6, 16, 8, 8, 16, 60), strict=True):
             ws.column_dimensions[col].width = width
         for r in ws.iter_rows(min_row=3):

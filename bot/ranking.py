@@ -26,7 +26,15 @@ from schedules.periods import (
     publication_day,
 )
 from schedules.reminders import in_quiet_hours
-from schedules.scoring import Fact, RankRow, ScoreRules, movement_label, rank_all, unit_scores
+from schedules.scoring import (
+    Fact,
+    RankRow,
+    ScoreRules,
+    deduction_reason,
+    movement_label,
+    rank_all,
+    unit_scores,
+)
 from schedules.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
@@ -100,6 +108,8 @@ def choose_period(
             raise ValueError(f"日期格式应为 2026-11-01，收到 {start!r}、{end!r}") from None
         if first > last:
             raise ValueError("开始日期晚于结束日期")
+        if first.year < 2000 or last.year > 2100 or (last - first).days > 3660:
+            raise ValueError("日期超出范围：请选择 2000—2100 年之间、不超过十年的区间")
         return kind or "custom", first, last
     if kind == "custom":
         raise ValueError("自定义区间须给出起止日期")
@@ -116,8 +126,12 @@ def board_for(
     end: dt.date,
     today: dt.date,
 ) -> Board:
-    """A published period exactly as published; any other computed as of today."""
-    return stored(session, kind, start, end) or compute(session, cfg, cal, kind, start, end, today)
+    """A published period exactly as published (whatever kind the asker named for its dates);
+    any other computed as of today."""
+    for k in dict.fromkeys((kind, "week", "month")):
+        if (board := stored(session, k, start, end)) is not None:
+            return board
+    return compute(session, cfg, cal, kind, start, end, today)
 
 
 def published_periods(session: Session, limit: int = 12) -> list[tuple[str, dt.date, dt.date]]:
@@ -310,13 +324,17 @@ def board_data(board: Board, unit: Unit | None = None) -> dict[str, object]:
     def line(r: RankRow) -> dict[str, object]:
         u = board.units[r.unit_code]
         # Costliest first; the unit's own message shows the first LOST_SHOWN of them.
-        costly = sorted(r.lost, key=lambda x: (-float(x["lost"]), str(x["task"])))  # type: ignore[arg-type]
+        costly = [
+            {**x, "why": deduction_reason(x)}
+            for x in sorted(r.lost, key=lambda x: (-float(x["lost"]), str(x["task"])))  # type: ignore[arg-type]
+        ]
         return {
             "code": u.code,
             "name": u.name,
             "score": r.score,
             "rank": r.rank,
-            "move": movement_label(r.movement),
+            # A custom range (1–4月) has no previous one to move from.
+            "move": "" if board.kind == "custom" else movement_label(r.movement),
             "red": r.red,
             "black": r.black,
             "streak": r.black_streak,
@@ -446,18 +464,18 @@ def backfill(session: Session, rt: Runtime, today: dt.date, weeks: int = 6) -> i
     movement and trends show on the first day. Returns the periods frozen."""
     weekday = rt.config.rules.ranking_weekday
     day = publication_day(today - dt.timedelta(days=7 * weeks), weekday)
-    frozen = 0
+    periods: list[tuple[str, dt.date, dt.date]] = []
     while day < today:
         window = due_week(day, last_published_end(session, "week"))
         if window is not None:
             publish(session, rt, "week", *window, day)
-            frozen += 1
+            periods.append(("week", *window))
         day += dt.timedelta(days=7)
     month = previous_month(today)
-    if stored(session, "month", *month) is None:
-        publish(session, rt, "month", *month, month[1] + dt.timedelta(days=1))
-        frozen += 1
-    return frozen
+    publish(session, rt, "month", *month, month[1] + dt.timedelta(days=1))
+    periods.append(("month", *month))
+    # A period with nothing due stores no rows: count what was frozen.
+    return sum(stored(session, *p) is not None for p in periods)
 
 
 def trends(

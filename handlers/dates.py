@@ -40,11 +40,10 @@ def _safe(year: int, month: int, day: int) -> dt.date | None:
 
 def _future(today: dt.date, month: int, day: int | None) -> dt.date | None:
     """This year's date, or next year's if this year's has passed."""
-    for year in (today.year, today.year + 1):
+    # 2月29日 said in a common year means the next leap year's, up to four years on.
+    for year in range(today.year, today.year + 5):
         d = _month_end(year, month) if day is None else _safe(year, month, day)
-        if d is None:
-            return None
-        if d >= today:
+        if d is not None and d >= today:
             return d
     return None
 
@@ -85,15 +84,20 @@ PATTERNS: list[tuple[str, str]] = [
 def date_mention(text: str, today: dt.date) -> tuple[dt.date | None, str, tuple[int, int]] | None:
     """The first thing written like a date in `text`: its date (None when no such day
     exists, as 13月40日), its words and where they stood; None when nothing looks like one."""
-    best: tuple[int, str, re.Match[str]] | None = None
-    for kind, pattern in PATTERNS:
-        m = re.search(pattern, text)
-        if m and (best is None or m.start() < best[0]):
-            best = (m.start(), kind, m)
-    if best is None:
+    mentions = sorted(
+        (m.start(), i, kind, m)
+        for i, (kind, pattern) in enumerate(PATTERNS)
+        for m in re.finditer(pattern, text)
+    )
+    if not mentions:
         return None
-    _, kind, m = best
-    return _resolve(kind, m, today), m.group(0), m.span()
+    # The first that is a real day wins: "完成 8/40 户，延至12月15日" means 12月15日.
+    for _, _, kind, m in mentions:
+        d = _resolve(kind, m, today)
+        if d is not None:
+            return d, m.group(0), m.span()
+    _, _, _, first = mentions[0]
+    return None, first.group(0), first.span()
 
 
 def parse_date(text: str, today: dt.date) -> tuple[dt.date, tuple[int, int]] | None:

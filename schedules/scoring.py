@@ -47,10 +47,6 @@ class ItemScore:
     late_workdays: int
     overdue: bool
 
-    @property
-    def lost(self) -> float:
-        return 100.0 - self.score
-
 
 def score_item(f: Fact, as_of: dt.date, rules: ScoreRules, cal: WorkCalendar) -> ItemScore | None:
     """None when the item is not yet due (nothing to judge). A completion reported after
@@ -168,12 +164,13 @@ def rank_group(
         lost = tuple(
             {
                 "task": s.fact.task_code,
-                "lost": s.lost,
+                "lost": rules.on_time - s.score,
                 "late": s.late_workdays,
                 "overdue": s.overdue,
+                "extended": s.fact.extended,
             }
             for s in u.items
-            if s.lost > 0
+            if s.score < rules.on_time
         )
         rows.append(
             RankRow(
@@ -209,6 +206,17 @@ def rank_all(
     return {
         g: rank_group(by_group[g], g, rules, previous, names) for g in ("township", "department")
     }
+
+
+def deduction_reason(lost: Mapping[str, object]) -> str:
+    """Why an item cost points, in the words of a ranking: 逾期未完成, 逾期2个工作日完成,
+    延期后按期完成（封顶）…"""
+    if lost.get("overdue"):
+        return "逾期未完成"
+    late = lost.get("late") or 0
+    if lost.get("extended"):
+        return f"延期后仍逾期{late}个工作日完成" if late else "延期后按期完成（延期封顶）"
+    return f"逾期{late}个工作日完成"
 
 
 def movement_label(movement: int | None) -> str:

@@ -83,6 +83,8 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ("", {"DUBAN_DATABASE__URL": "oracle://u@h/db"}, "database.url"),
         ("", {"DUBAN_DATABASE__URL": "postgresql+asyncpg://u@h/db"}, "database.url"),
         ("", {"DUBAN_DATABSE__URL": "sqlite://"}, "DUBAN_DATABSE__URL"),
+        ("", {"DUBAN_DATABASE__URL": "postgresql://u:pw@db:notaport/x"}, "database.url"),
+        ("", {"DUBAN_PLANS__X": "1"}, "DUBAN_PLANS__X"),
     ],
 )
 def test_invalid_config_names_the_key(
@@ -94,6 +96,26 @@ def test_invalid_config_names_the_key(
         load_config(path, environ=env)
     assert err.value.key == key
     assert key in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///duban.db",
+        "postgresql://duban@127.0.0.1:5432/duban",
+        "mysql://duban@127.0.0.1:3306/duban",
+        "mariadb://duban@127.0.0.1:3306/duban",
+        "mysql+pymysql://duban@127.0.0.1/duban",
+    ],
+)
+def test_documented_database_urls_are_accepted(url: str) -> None:
+    assert load_config(environ={"DUBAN_DATABASE__URL": url}).database.url == url
+
+
+def test_a_bad_database_url_is_not_echoed() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(environ={"DUBAN_DATABASE__URL": "postgresql//duban:S3cret@db/duban"})
+    assert "S3cret" not in str(err.value)
 
 
 def test_missing_file_is_an_error(tmp_path: Path) -> None:

@@ -57,9 +57,11 @@ def test_month_day_is_never_in_the_past_and_within_a_year(
 ) -> None:
     found = parse_date(f"延期至{month}月{day}日 原因", today)
     if found is None:
-        return  # an impossible date such as 2月30日 (or 2月29日 in two common years)
+        assert (month == 2 and day >= 30) or (day == 31 and month in (4, 6, 9, 11))
+        return  # a day no year has
     date, (start, end) = found
-    assert today <= date <= today + dt.timedelta(days=366)
+    horizon = 4 * 366 if (month, day) == (2, 29) else 366  # the next leap year's 2月29日
+    assert today <= date <= today + dt.timedelta(days=horizon)
     assert (date.month, date.day) == (month, day)
     assert f"延期至{month}月{day}日 原因"[start:end] == f"{month}月{day}日"
 
@@ -74,3 +76,16 @@ def test_month_end_words(today: dt.date) -> None:
     assert nxt is not None and nxt[0] > end[0] and (nxt[0] + dt.timedelta(days=1)).day == 1
     week = parse_date("下周五", today)
     assert week is not None and week[0].weekday() == 4 and 3 <= (week[0] - today).days <= 11
+
+
+def test_a_fraction_before_the_date_is_not_taken_for_it() -> None:
+    from handlers.dates import date_mention
+
+    found = date_mention("完成 8/40 户，延至12月15日 原因 下雨", TODAY)
+    assert found is not None and found[0] == dt.date(2026, 12, 15) and found[1] == "12月15日"
+    assert date_mention("至2月30日", TODAY) == (None, "2月30日", (1, 6))
+
+
+def test_february_29_means_the_next_leap_year() -> None:
+    found = parse_date("延期至2月29日", dt.date(2027, 12, 1))
+    assert found is not None and found[0] == dt.date(2028, 2, 29)

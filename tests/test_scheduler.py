@@ -112,10 +112,14 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
             keys = s.scalars(select(Outbox.dedupe_key)).all()
             sources = sorted(set(s.scalars(select(Outbox.source))))
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait(timeout=20)
+        # The idle one first: stopped the other way round, it could take the lease the
+        # holder releases on SIGTERM before its own SIGTERM arrives.
+        holders = [any("lease taken" in line for line in out) for out in logs]
+        for holder in (False, True):
+            for p, held in zip(procs, holders, strict=True):
+                if held == holder:
+                    p.send_signal(signal.SIGTERM)
+                    p.wait(timeout=20)
         for r in readers:
             r.join(timeout=5)
     assert len(leases) == 1

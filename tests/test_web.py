@@ -186,6 +186,19 @@ def test_a_changed_password_or_removed_account_ends_its_sessions(
         remove_account(s, "duchashi")
 
 
+def test_admin_rights_are_read_at_each_request_and_old_sessions_end(
+    user: FlaskClient, rt: Runtime
+) -> None:
+    assert user.get("/ledger/import").status_code == 200  # duchashi is an admin
+    with rt.sessions() as s:
+        s.scalars(select(Account).where(Account.username == "duchashi")).one().is_admin = False
+        s.commit()
+    assert user.get("/ledger/import").status_code == 403
+    with user.session_transaction() as sess:  # a cookie from before sessions said "via"
+        sess["user"] = {"name": "duchashi", "userid": None, "admin": True}
+    assert user.get("/api/ledger").status_code == 401
+
+
 def test_rankings_page_api_excel_and_picture(user: FlaskClient, rt: Runtime) -> None:
     """The county's standings: a published week exactly as published, with its movement,
     lists, deductions and each unit's trend; the live week; a custom range; bad ranges."""
@@ -195,9 +208,22 @@ def test_rankings_page_api_excel_and_picture(user: FlaskClient, rt: Runtime) -> 
     from openpyxl import load_workbook
 
     from bot.ranking import period_bounds, publish
+    from models import CLOSED, Assignment, Task, Unit
 
     with rt.sessions() as s:
-        for day in (dt.date(2026, 11, 3), dt.date(2026, 11, 17)):
+        # 河西乡 finished #3 (due 11-20) on time, 城关镇 did not: a red and a black line; and
+        # 河西乡 also closed #5 (due 11-10): ranked in two published weeks, a trend line.
+        s.add(
+            Assignment(
+                task=s.scalars(select(Task).where(Task.code == 3)).one(),
+                unit=s.scalars(select(Unit).where(Unit.code == "HXX")).one(),
+                status=CLOSED,
+                percent=100,
+                reported_at=dt.datetime(2026, 11, 19, 2, tzinfo=dt.UTC),
+            )
+        )
+        s.flush()
+        for day in (dt.date(2026, 11, 10), dt.date(2026, 11, 17)):
             publish(s, rt, "week", *period_bounds("week", day), day + dt.timedelta(days=6))
         s.commit()
     html = user.get("/rankings").get_data(as_text=True)
@@ -212,11 +238,25 @@ def test_rankings_page_api_excel_and_picture(user: FlaskClient, rt: Runtime) -> 
         assert f'/unit/{r["code"]}">{name}</a>' in week
         for x in r["lost"]:
             assert f'/task/{x["task"]}">#{x["task"]}</a>' in week
-    assert all(not (r["black"] and r["score"] >= 100) for r in rows.values())
+    assert (rows["河西乡"]["red"], rows["城关镇"]["black"]) == (True, True)
+    assert rows["城关镇"]["lost"][0]["why"] == "逾期未完成"
+    assert rows["河西乡"]["move"] == "—" and rows["城关镇"]["move"] == "上期未参评"
+    assert week.count("<polyline") == 1  # 河西乡's two weeks
+    # the same dates asked as a custom range are the published week, not a recomputation
+    same = user.get("/api/rankings?period=custom&from=2026-11-16&to=2026-11-22").get_json()
+    assert same["frozen"] is True and same["groups"] == data["groups"]
+    custom = user.get("/rankings?period=custom&from=2025-12-01&to=2026-11-30")
+    assert "2025年12月1日—2026年11月30日" in text(custom.get_data(as_text=True))
+    assert "较上期" not in custom.get_data(as_text=True)  # a custom range has no previous
     assert user.get("/rankings?period=custom&from=2026-11-01&to=2026-11-30").status_code == 200
-    for bad in ("period=custom", "period=custom&from=2026-11-30&to=2026-11-01", "period=year"):
+    for bad, says in (
+        ("period=custom", "须给出起止日期"),
+        ("period=custom&from=2026-11-30&to=2026-11-01", "开始日期晚于结束日期"),
+        ("period=year", "未知的周期"),
+        ("period=custom&from=2026-01-01&to=9999-12-31", "日期超出范围"),
+    ):
         r = user.get(f"/rankings?{bad}")
-        assert r.status_code == 400, bad
+        assert r.status_code == 400 and says in r.get_data(as_text=True), bad
     assert user.get("/api/rankings?period=custom&from=x&to=y").status_code == 400
     xlsx = user.get("/rankings/export.xlsx?period=week&from=2026-11-16&to=2026-11-22")
     assert xlsx.status_code == 200

@@ -102,28 +102,36 @@ def install(app: Flask) -> None:
             sent = request.form.get("csrf_token", "")
             expected = session.get("csrf", "")
             if not expected or not hmac.compare_digest(str(sent), str(expected)):
-                abort(400, "CSRF token missing or wrong")
+                abort(400, "表单已过期或无效（CSRF），请刷新页面后重试")
 
     @app.before_request
     def load_user() -> None:
         g.user = session.get("user")
-        account_id = (g.user or {}).get("account")
-        if account_id is not None and request.blueprint in ("views", "api", "auth"):
-            # A removed account or a changed password ends the sessions opened with it.
+        if not g.user or request.blueprint not in ("views", "api", "auth"):
+            return
+        if "via" not in g.user:  # a session from before sessions said how they began
+            session.clear()
+            g.user = None
+            return
+        if g.user["via"] == "account":
+            # A removed account or a changed password ends the sessions opened with it, and
+            # admin rights are as they are now, not as they were at login.
             with current_app.extensions["duban"].sessions() as db:
-                account = db.get(Account, account_id)
+                account = db.get(Account, g.user.get("account"))
                 if account is None or stamp(account) != g.user.get("stamp"):
                     session.clear()
                     g.user = None
+                    return
+                g.user["admin"] = account.is_admin
 
 
 def sign_in(name: str, *, userid: str | None, admin: bool, account: Account | None = None) -> None:
     """A fresh session (no fixation) for a user; `userid` links a member's roles, `account`
     a local login (checked on every request, so removing it signs its sessions out)."""
     session.clear()
-    session["user"] = {"name": name, "userid": userid, "admin": admin}
+    session["user"] = {"name": name, "userid": userid, "admin": admin, "via": "wecom"}
     if account is not None:
-        session["user"].update(account=account.id, stamp=stamp(account))
+        session["user"].update(via="account", account=account.id, stamp=stamp(account))
     csrf_token()
 
 

@@ -134,7 +134,10 @@ def install(app: Flask) -> None:
         if request.blueprint not in (None, "views", "auth", "api"):
             return exc  # callbacks and other blueprints keep Flask's plain answers
         code = exc.code or 500
-        message = ERROR_MESSAGES.get(code, exc.description or "")
+        # A view's own abort(…, description=…) says what is wrong; werkzeug's stock English
+        # descriptions give way to ours.
+        own = exc.description and exc.description != type(exc).description
+        message = exc.description if own else ERROR_MESSAGES.get(code, exc.description or "")
         if request.path.startswith("/api/"):
             return jsonify({"error": exc.name, "message": message}), code
         return render_template("error.html", code=code, message=message), code
