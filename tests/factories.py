@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from bot.runtime import Runtime
 from models import (
     CLOSED,
     IN_PROGRESS,
@@ -102,3 +103,27 @@ def build_county(session: Session, today: dt.date) -> None:
         ]
     )
     session.flush()
+
+
+def two_published_weeks(rt: Runtime) -> None:
+    """河西乡 also had #3 (due 11-20) and finished it on time, 城关镇 did not; weeks
+    11-09…15 (河西乡 closed #5) and 11-16…22 are published: a red line, a black line,
+    movement and a two-point trend for 河西乡."""
+    from sqlalchemy import select
+
+    from bot.ranking import period_bounds, publish
+
+    with rt.sessions() as s:
+        s.add(
+            Assignment(
+                task=s.scalars(select(Task).where(Task.code == 3)).one(),
+                unit=s.scalars(select(Unit).where(Unit.code == "HXX")).one(),
+                status=CLOSED,
+                percent=100,
+                reported_at=dt.datetime(2026, 11, 19, 2, tzinfo=dt.UTC),
+            )
+        )
+        s.flush()
+        for day in (dt.date(2026, 11, 10), dt.date(2026, 11, 17)):
+            publish(s, rt, "week", *period_bounds("week", day), day + dt.timedelta(days=6))
+        s.commit()

@@ -133,28 +133,9 @@ def test_a_supervisor_imports_a_sheet_and_downloads_the_ledger(
 def test_rankings_on_a_phone(browser: object, site: LiveServer) -> None:
     """A leader opens 排名 in WeCom's browser: the lists are tinted, each unit has its trend
     line, the page never scrolls sideways, and a published week opens from its link."""
-    import datetime as dt
+    from tests.factories import two_published_weeks
 
-    from sqlalchemy import select
-
-    from bot.ranking import period_bounds, publish
-    from models import CLOSED, Assignment, Task, Unit
-
-    with site.rt.sessions() as s:
-        # 河西乡 also had #3 (due 11-20) and finished it on time; 城关镇 did not.
-        s.add(
-            Assignment(
-                task=s.scalars(select(Task).where(Task.code == 3)).one(),
-                unit=s.scalars(select(Unit).where(Unit.code == "HXX")).one(),
-                status=CLOSED,
-                percent=100,
-                reported_at=dt.datetime(2026, 11, 19, 2, tzinfo=dt.UTC),
-            )
-        )
-        s.flush()
-        for day in (dt.date(2026, 11, 10), dt.date(2026, 11, 17)):
-            publish(s, site.rt, "week", *period_bounds("week", day), day + dt.timedelta(days=6))
-        s.commit()
+    two_published_weeks(site.rt)
     page = signed_in(browser, site, "/rankings", width=390)
     assert "实时，截至今天，未定稿" in page.locator("h1").inner_text()
     page.click("text=11月16日—11月22日（周）")

@@ -202,30 +202,13 @@ def test_admin_rights_are_read_at_each_request_and_old_sessions_end(
 def test_rankings_page_api_excel_and_picture(user: FlaskClient, rt: Runtime) -> None:
     """The county's standings: a published week exactly as published, with its movement,
     lists, deductions and each unit's trend; the live week; a custom range; bad ranges."""
-    import datetime as dt
     import io
 
     from openpyxl import load_workbook
 
-    from bot.ranking import period_bounds, publish
-    from models import CLOSED, Assignment, Task, Unit
+    from tests.factories import two_published_weeks
 
-    with rt.sessions() as s:
-        # 河西乡 finished #3 (due 11-20) on time, 城关镇 did not: a red and a black line; and
-        # 河西乡 also closed #5 (due 11-10): ranked in two published weeks, a trend line.
-        s.add(
-            Assignment(
-                task=s.scalars(select(Task).where(Task.code == 3)).one(),
-                unit=s.scalars(select(Unit).where(Unit.code == "HXX")).one(),
-                status=CLOSED,
-                percent=100,
-                reported_at=dt.datetime(2026, 11, 19, 2, tzinfo=dt.UTC),
-            )
-        )
-        s.flush()
-        for day in (dt.date(2026, 11, 10), dt.date(2026, 11, 17)):
-            publish(s, rt, "week", *period_bounds("week", day), day + dt.timedelta(days=6))
-        s.commit()
+    two_published_weeks(rt)
     html = user.get("/rankings").get_data(as_text=True)
     assert "重点工作周排名" in text(html) and "实时，截至今天，未定稿" in text(html)
     assert "11月16日—11月22日（周）" in text(html) and "aria-current=page>排名" in html
