@@ -21,7 +21,8 @@ FONT_GLOBS = (
     "/usr/share/fonts/**/*CJK*.tt[cf]",
 )
 MAX_BYTES = 2 * 1024 * 1024
-RED, BLACK, INK, MUTED = (253, 226, 225), (224, 224, 224), (32, 33, 36), (95, 99, 104)
+RED, BLACK, INK, MUTED = (253, 226, 225), (200, 204, 208), (32, 33, 36), (95, 99, 104)
+FLAG_RED = (183, 28, 28)
 
 
 @cache
@@ -39,23 +40,35 @@ class Drawn:
     rows: tuple[tuple[str, str, int], ...]  # (group, unit name, y) of every ranked line
 
 
+def period_title(data: dict[str, Any]) -> str:
+    """11月16日—11月22日 重点工作周排名（已发布）; years when the range is not this year's."""
+    start, end = data["start"], data["end"]
+    years = start.year != end.year or end.year != data.get("today", end).year
+    first = f"{start.year}年" if years else ""
+    last = f"{end.year}年" if years else ""
+    state = "已发布" if data.get("frozen") else "实时，未定稿"
+    return (
+        f"{first}{start.month}月{start.day}日—{last}{end.month}月{end.day}日 "
+        f"重点工作{data['kind']}排名（{state}）"
+    )
+
+
 def render_board(data: dict[str, Any]) -> Drawn | None:
-    """Both groups side by side; red-list rows tinted red, black-list rows grey."""
+    """Both groups side by side under a header line; red-list rows tinted red and marked
+    红榜, black-list rows tinted grey and marked 黑榜, so a forwarded or printed picture
+    still says who is where."""
     path = cjk_font()
     if path is None:
         return None
     title_font = ImageFont.truetype(path, 30)
     font = ImageFont.truetype(path, 22)
+    small = ImageFont.truetype(path, 18)
     groups = data["groups"]
-    line_h, col_w, top = 34, 520, 110
+    line_h, col_w, top = 34, 560, 140
     height = top + line_h * max([len(g["rows"]) for g in groups] + [1]) + 40
     img = Image.new("RGB", (col_w * len(groups) + 40, height), "white")
     draw = ImageDraw.Draw(img)
-    title = (
-        f"{data['start'].month}月{data['start'].day}日—{data['end'].month}月"
-        f"{data['end'].day}日 重点工作{data['kind']}排名"
-    )
-    draw.text((20, 18), title, font=title_font, fill=INK)
+    draw.text((20, 18), period_title(data), font=title_font, fill=INK)
     drawn = []
     for gi, g in enumerate(groups):
         x = 20 + gi * col_w
@@ -65,19 +78,24 @@ def render_board(data: dict[str, Any]) -> Drawn | None:
             font=font,
             fill=MUTED,
         )
-        red = {r["name"] for r in g["red"]}
-        black = {r["name"] for r in g["black"]}
+        for dx, head in ((0, "名次"), (60, "单位"), (290, "得分"), (370, "较上期"), (480, "")):
+            draw.text((x + dx, 104), head, font=small, fill=MUTED)
         for i, r in enumerate(g["rows"]):
             y = top + i * line_h
-            if r["name"] in red or r["name"] in black:
+            mid = y + line_h // 2 - 3
+            if r["red"] or r["black"]:
                 draw.rectangle(
                     (x - 6, y - 3, x + col_w - 30, y + line_h - 7),
-                    fill=RED if r["name"] in red else BLACK,
+                    fill=RED if r["red"] else BLACK,
                 )
-            draw.text((x, y), f"{r['rank']:>2}", font=font, fill=INK)
-            draw.text((x + 50, y), str(r["name"]), font=font, fill=INK)
-            draw.text((x + 300, y), f"{r['score']:g}", font=font, fill=INK)
-            draw.text((x + 390, y), str(r["move"]), font=font, fill=MUTED)
+            draw.text((x + 10, mid), f"{r['rank']}", font=font, fill=INK, anchor="mm")
+            draw.text((x + 60, mid), str(r["name"]), font=font, fill=INK, anchor="lm")
+            draw.text((x + 290, mid), f"{r['score']:g}", font=font, fill=INK, anchor="lm")
+            draw.text((x + 370, mid), str(r["move"]), font=small, fill=MUTED, anchor="lm")
+            flag = "红榜" if r["red"] else ("黑榜" if r["black"] else "")
+            if flag:
+                colour = FLAG_RED if r["red"] else INK
+                draw.text((x + 480, mid), flag, font=font, fill=colour, anchor="lm")
             drawn.append((str(g["label"]), str(r["name"]), y))
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)

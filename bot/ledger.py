@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.config import RulesConfig
-from models import Assignment, Task, Unit
+from models import REPORTED, Assignment, Task, Unit
 from schedules.lights import Light, light
 from schedules.plan import Milestone, effective_plan, milestone_dates
 from schedules.workdays import WorkCalendar
@@ -76,6 +76,7 @@ def row_for(
     milestones = tuple(milestone_dates(deadline, plan, cal))
     lit = light(
         is_open=a.is_open,
+        awaiting_review=a.status == REPORTED,
         percent=a.percent,
         deadline=deadline,
         milestones=milestones,

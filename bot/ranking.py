@@ -366,6 +366,7 @@ def board_data(board: Board, unit: Unit | None = None) -> dict[str, object]:
     return {
         "shown": LIST_SHOWN,
         "kind": {"week": "周", "month": "月"}.get(board.kind, ""),
+        "frozen": board.frozen,
         "start": board.start,
         "end": board.end,
         "groups": groups,
@@ -395,7 +396,7 @@ def broadcast(session: Session, rt: Runtime, board: Board) -> int:
     now = rt.now()
     n = 0
     key = f"rank:{board.kind}:{board.start.isoformat()}"
-    picture = render_board(board_data(board))
+    picture = render_board({**board_data(board), "today": now.astimezone(rt.tz).date()})
     for unit in sorted(board.units.values(), key=lambda u: u.code):
         data = board_data(board, unit)
         template = "rank_office" if unit.kind == "office" else "rank_unit"

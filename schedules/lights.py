@@ -38,10 +38,12 @@ def light(
     today: dt.date,
     cal: WorkCalendar,
     warning_workdays: int,
+    awaiting_review: bool = False,
 ) -> Light:
-    """Red when a deadline or unmet milestone has passed; yellow within the warning window."""
+    """Red when a deadline or unmet milestone has passed; yellow within the warning window.
+    A reported item is done for nudging and scoring; its reason says it awaits review."""
     if not is_open:
-        return Light(DONE, "已完成")
+        return Light(DONE, "已报完成，待督查室审核" if awaiting_review else "已完成")
     if today > deadline:
         return Light(RED, f"已逾期 {cal.workdays_between(deadline, today)} 个工作日", deadline)
     pending = [m for m in milestones if percent < m.percent]

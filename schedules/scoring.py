@@ -226,4 +226,4 @@ def movement_label(movement: int | None) -> str:
         return f"↑{movement}"
     if movement < 0:
         return f"↓{-movement}"
-    return "—"
+    return "持平"

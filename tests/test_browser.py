@@ -90,7 +90,11 @@ def test_login_ledger_and_navigation(browser: object, site: LiveServer) -> None:
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_phone_width_hides_secondary_columns(browser: object, site: LiveServer) -> None:
     page = signed_in(browser, site, "/ledger", width=390)
-    assert page.locator("table.ledger td.reason").first.is_hidden()
+    # the reason shows where it matters (red and yellow cards) and nowhere else
+    assert page.locator("table.ledger tr.red td.reason").first.is_visible()
+    assert "已逾期" in page.locator("table.ledger tr.red td.reason").first.inner_text()
+    assert page.locator("table.ledger tr.green td.reason").first.is_hidden()
+    assert page.locator("table.ledger td.kw").first.is_hidden()
     assert page.locator("table.ledger td.date").first.is_visible()
     # the page itself never scrolls sideways; only the table's own box may
     assert page.evaluate("document.body.scrollWidth") <= 390
@@ -146,4 +150,6 @@ def test_rankings_on_a_phone(browser: object, site: LiveServer) -> None:
     assert red.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(253, 226, 225)"
     assert "#3 逾期未完成" in black.inner_text()
     assert red.locator("svg.spark polyline").count() == 1  # 河西乡 ranked in both weeks
+    assert page.locator("table.rank thead").first.is_hidden()  # a card per unit on a phone
+    assert "第1名" in red.inner_text()
     assert page.evaluate("document.body.scrollWidth") <= 390

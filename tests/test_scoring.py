@@ -75,7 +75,7 @@ def test_hand_computed_ranks_lists_ties_movement_and_streaks() -> None:
     ]
     depts = [(r.unit_code, r.rank, r.red, r.black) for r in board["department"]]
     assert depts == [("X", 1, True, False), ("Y", 2, False, True)]
-    assert [movement_label(m) for m in (2, -1, 0, None)] == ["↑2", "↓1", "—", "上期未参评"]
+    assert [movement_label(m) for m in (2, -1, 0, None)] == ["↑2", "↓1", "持平", "上期未参评"]
 
 
 def test_exact_ties_share_a_rank() -> None:

@@ -223,7 +223,7 @@ def test_rankings_page_api_excel_and_picture(user: FlaskClient, rt: Runtime) -> 
             assert f'/task/{x["task"]}">#{x["task"]}</a>' in week
     assert (rows["河西乡"]["red"], rows["城关镇"]["black"]) == (True, True)
     assert rows["城关镇"]["lost"][0]["why"] == "逾期未完成"
-    assert rows["河西乡"]["move"] == "—" and rows["城关镇"]["move"] == "上期未参评"
+    assert rows["河西乡"]["move"] == "持平" and rows["城关镇"]["move"] == "上期未参评"
     assert week.count("<polyline") == 1  # 河西乡's two weeks
     # the same dates asked as a custom range are the published week, not a recomputation
     same = user.get("/api/rankings?period=custom&from=2026-11-16&to=2026-11-22").get_json()
@@ -294,7 +294,7 @@ def test_unit_trend_api_and_chart(user: FlaskClient, rt: Runtime) -> None:
         }
     ]
     html = user.get("/unit/CGZ").get_data(as_text=True)
-    assert "周排名走势" in html and "<polyline" in html
+    assert "周得分走势" in html and "<polyline" in html
     assert user.get("/api/units/NOPE/trend").status_code == 404
 
 

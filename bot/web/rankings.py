@@ -4,6 +4,7 @@ Excel and the board as the picture the groups receive."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from typing import Any
 
@@ -45,6 +46,11 @@ def requested_board() -> Board:
         return board_for(db, r.config, r.calendar, kind, first, last, r.today())
 
 
+def md(iso: object) -> str:
+    day = dt.date.fromisoformat(str(iso))
+    return f"{day.month}月{day.day}日"
+
+
 def sparkline(points: list[dict[str, object]]) -> dict[str, object] | None:
     """Polyline coordinates of a unit's published scores in a 100×24 box (inline SVG)."""
     if len(points) < 2:
@@ -57,7 +63,7 @@ def sparkline(points: list[dict[str, object]]) -> dict[str, object] | None:
     return {
         "points": " ".join(f"{x},{y}" for x, y in coords),
         "last": coords[-1],
-        "title": "；".join(f"{str(p['start'])[5:]} 第{p['rank']}名 {p['score']}分" for p in points),
+        "title": "；".join(f"{md(p['start'])}起 第{p['rank']}名 {p['score']}分" for p in points),
     }
 
 
@@ -98,7 +104,7 @@ def rankings_export() -> Any:
 def rankings_picture() -> Any:
     from bot.board_image import render_board
 
-    drawn = render_board(board_data(requested_board()))
+    drawn = render_board({**board_data(requested_board()), "today": rt().today()})
     if drawn is None:
         abort(404, description="没有安装中文字体，无法生成排名图片")
     return send_file(io.BytesIO(drawn.png), mimetype="image/png")
