@@ -151,5 +151,9 @@ def test_rankings_on_a_phone(browser: object, site: LiveServer) -> None:
     assert "#3 逾期未完成" in black.inner_text()
     assert red.locator("svg.spark polyline").count() == 1  # 河西乡 ranked in both weeks
     assert page.locator("table.rank thead").first.is_hidden()  # a card per unit on a phone
-    assert "第1名" in red.inner_text()
+    place = red.locator("td.rank")
+    assert place.evaluate("e => getComputedStyle(e, '::before').content") == '"第"'
+    # the deductions take a whole line of the card, not a squeezed column
+    card, reason = black.bounding_box(), black.locator("td.reason").bounding_box()
+    assert card is not None and reason is not None and reason["width"] > card["width"] * 0.8
     assert page.evaluate("document.body.scrollWidth") <= 390
