@@ -283,10 +283,21 @@ def members(state: State, as_json: bool, unit_code: str | None) -> None:
 @click.option("--unit", "unit_code", default=None, help="Only this unit (code).")
 @click.option("--open", "open_only", is_flag=True, help="Only items not yet reported done.")
 @click.option("--light", type=click.Choice(["red", "yellow", "green", "done"]), default=None)
+@click.option(
+    "--status",
+    type=click.Choice(["not_started", "in_progress", "reported", "closed"]),
+    default=None,
+    help="Only this status; `reported` lists what awaits the office's review.",
+)
 @click.pass_obj
 @needs_db
 def ledger(
-    state: State, as_json: bool, unit_code: str | None, open_only: bool, light: str | None
+    state: State,
+    as_json: bool,
+    unit_code: str | None,
+    open_only: bool,
+    light: str | None,
+    status: str | None,
 ) -> None:
     """The ledger (台账): assignments with status, light and deadline."""
     from bot.ledger import ledger_rows
@@ -302,6 +313,7 @@ def ledger(
             unit_code=unit_code,
             open_only=open_only,
             light_filter=light,
+            status=status,
         )
     emit(
         [r.as_dict() for r in rows],

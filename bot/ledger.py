@@ -112,6 +112,7 @@ def ledger_rows(
     open_only: bool = False,
     light_filter: str | None = None,
     task_code: int | None = None,
+    status: str | None = None,
     plans: Mapping[str, Sequence[dict[str, Any]]] | None = None,
 ) -> list[LedgerRow]:
     """Ledger rows, worst light first, then by deadline and task code."""
@@ -129,6 +130,8 @@ def ledger_rows(
         q = q.where(Unit.code == unit_code)
     if task_code is not None:
         q = q.where(Task.code == task_code)
+    if status is not None:
+        q = q.where(Assignment.status == status)
     rows = [row_for(a, today, cal, rules, plans) for a in session.scalars(q).unique()]
     if open_only:
         rows = [r for r in rows if r.light.color != "done"]

@@ -98,6 +98,16 @@ def test_ledger_lists_rows_with_lights_and_filters(user: FlaskClient) -> None:
     assert "整改消防通道占用问题" in red and "更新河道巡查台账" not in red
 
 
+def test_what_awaits_review_is_one_click_away(user: FlaskClient) -> None:
+    assert "1 项已报完成，待督查室审核" in text(user.get("/ledger").get_data(as_text=True))
+    review = user.get("/ledger?status=reported").get_data(as_text=True)
+    assert "报送重点项目清单" in review and "整改消防通道占用问题" not in review
+    rows = user.get("/api/ledger?status=reported").get_json()
+    assert [(r["task"], r["unit_code"], r["status"]) for r in rows] == [("#4", "FGJ", "reported")]
+    bad = user.get("/ledger?status=done")
+    assert bad.status_code == 400 and "未知的状态" in bad.get_data(as_text=True)
+
+
 def test_unit_task_members_sandbox_outbox_pages(user: FlaskClient) -> None:
     assert "张联络" in user.get("/unit/CGZ").get_data(as_text=True)
     task = user.get("/task/1").get_data(as_text=True)

@@ -27,7 +27,7 @@ from bot.ledger import LedgerRow, ledger_rows
 from bot.ranking import trend
 from bot.runtime import Runtime
 from bot.web.auth import login_required
-from models import STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
+from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
 from schedules.plan import effective_plan, milestone_dates
 
 bp = Blueprint("views", __name__)
@@ -151,6 +151,14 @@ def rows_where(db: Any, **filters: Any) -> list[LedgerRow]:
     )
 
 
+def status_arg() -> str | None:
+    """`?status=reported` (待审核) and the like; an unknown one is a 400 that says so."""
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUS_LABELS:
+        abort(400, description=f"未知的状态 {status!r}：可选 {'、'.join(STATUS_LABELS)}")
+    return status
+
+
 def filtered_rows(db: Any) -> list[LedgerRow]:
     """The ledger filtered by the request's query string."""
     return rows_where(
@@ -158,6 +166,7 @@ def filtered_rows(db: Any) -> list[LedgerRow]:
         unit_code=request.args.get("unit") or None,
         light_filter=request.args.get("light") or None,
         open_only=bool(request.args.get("open")),
+        status=status_arg(),
     )
 
 
@@ -170,6 +179,7 @@ def index() -> Any:
 @login_required
 def ledger() -> Any:
     color = request.args.get("light") or None
+    status = status_arg()
     with rt().sessions() as db:
         rows = rows_where(
             db,
@@ -179,9 +189,19 @@ def ledger() -> Any:
         units = db.scalars(select(Unit).where(Unit.kind != "office").order_by(Unit.code)).all()
     # The counts stay those of the unit/open selection, so each colour's link shows its total.
     lights = Counter(r.light.color for r in rows)
+    awaiting = sum(1 for r in rows if r.status == REPORTED)
     if color:
         rows = [r for r in rows if r.light.color == color]
-    return render_template("ledger.html", rows=rows, lights=lights, units=units, args=request.args)
+    if status:
+        rows = [r for r in rows if r.status == status]
+    return render_template(
+        "ledger.html",
+        rows=rows,
+        lights=lights,
+        awaiting=awaiting,
+        units=units,
+        args=request.args,
+    )
 
 
 @bp.get("/units")
