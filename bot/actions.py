@@ -4,6 +4,7 @@ transaction, so a change and the messages it causes commit together or not at al
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,9 +24,16 @@ from models import (
     Unit,
 )
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+
 
 def supervision_units(session: Session) -> list[Unit]:
     return list(session.scalars(select(Unit).where(Unit.kind == "office").order_by(Unit.id)))
+
+
+def local_day(now: dt.datetime) -> dt.date:
+    """The day in Beijing time (DESIGN.md: Asia/Shanghai for every rule)."""
+    return now.astimezone(BEIJING).date()
 
 
 def claim_done(
@@ -161,7 +169,7 @@ def _record_review(
         session,
         a.unit,
         dedupe_key=f"{action}:{a.id}:{int(now.timestamp())}",
-        content=render(template, {"a": a, "reviewer": reviewer, **data}),
+        content=render(template, {"a": a, "reviewer": reviewer, **data}, today=local_day(now)),
         now=now,
         source=source,
     )
@@ -274,7 +282,9 @@ def request_extension(
         new_deadline=new_deadline.isoformat(),
         reason=reason,
     )
-    text = render("notify_extension_request", {"a": a, "ext": ext, "member": member})
+    text = render(
+        "notify_extension_request", {"a": a, "ext": ext, "member": member}, today=local_day(now)
+    )
     for office in supervision_units(session):
         enqueue_to_unit(
             session,
@@ -319,7 +329,9 @@ def decide_extension(
         note=note,
     )
     text = render(
-        "notify_extension_decision", {"a": a, "ext": ext, "approve": approve, "note": note}
+        "notify_extension_decision",
+        {"a": a, "ext": ext, "approve": approve, "note": note},
+        today=local_day(now),
     )
     enqueue_to_unit(
         session, a.unit, dedupe_key=f"ext-decision:{ext.id}", content=text, now=now, source=source
@@ -327,7 +339,14 @@ def decide_extension(
 
 
 def urge(
-    session: Session, a: Assignment, reviewer: Member, *, now: dt.datetime, source: str, key: str
+    session: Session,
+    a: Assignment,
+    reviewer: Member,
+    *,
+    now: dt.datetime,
+    source: str,
+    key: str,
+    note: str = "",
 ) -> None:
     """催办: an immediate nudge to the unit's group, @ its liaison and head."""
     mentions = [
@@ -343,7 +362,7 @@ def urge(
         entity="assignment",
         entity_id=a.id,
     )
-    text = render("notify_urge", {"a": a, "reviewer": reviewer})
+    text = render("notify_urge", {"a": a, "reviewer": reviewer, "note": note}, today=local_day(now))
     enqueue_to_unit(
         session,
         a.unit,

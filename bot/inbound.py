@@ -26,7 +26,7 @@ from bot.outbox import enqueue
 from bot.runtime import Runtime
 from handlers.base import Context
 from handlers.render import render
-from handlers.router import route
+from handlers.router import handle, route
 from models import InboundMessage, Member
 
 log = logging.getLogger(__name__)
@@ -202,8 +202,8 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
             )
             handler, match = route(ctx)
             try:
-                answer = handler.handle(ctx, match)
-                reply = render(answer.template, answer.data)
+                answer = handle(ctx, handler, match)
+                reply = render(answer.template, answer.data, today=ctx.today)
             except DB_ERRORS:
                 raise
             except Exception:

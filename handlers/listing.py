@@ -46,6 +46,19 @@ class RankHandler:
         return Reply("rank_chat", board_data(board, ctx.member.unit))
 
 
+class UnclearHandler:
+    """A report the bot will not guess at: 完成了一半, or two tasks in one message."""
+
+    name = "unclear"
+
+    def check(self, ctx: Context) -> Command | None:
+        cmd = ctx.command
+        return cmd if cmd is not None and cmd.kind in ("partial", "several") else None
+
+    def handle(self, ctx: Context, match: Command) -> Reply:
+        return Reply(f"unclear_{match.kind}", {"ref": match.ref})
+
+
 class FallbackHandler:
     """Anything not understood: a short hint rather than silence."""
 

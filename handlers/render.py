@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 
 
 @cache
@@ -18,9 +20,23 @@ def environment() -> Environment:
         keep_trailing_newline=False,
         undefined=StrictUndefined,
     )
-    env.filters["md"] = lambda d: f"{d.month}月{d.day}日"
+    env.filters["md"] = month_day
     return env
 
 
-def render(template: str, data: dict[str, Any] | None = None) -> str:
-    return environment().get_template(f"{template}.j2").render(**(data or {})).strip()
+@pass_context
+def month_day(ctx: Context, d: dt.date) -> str:
+    """12月5日; with the year when it is not this year's (2027年1月21日), so a date across
+    New Year is never read as the wrong one."""
+    today = ctx.get("today")
+    if isinstance(today, dt.date) and d.year != today.year:
+        return f"{d.year}年{d.month}月{d.day}日"
+    return f"{d.month}月{d.day}日"
+
+
+def render(
+    template: str, data: dict[str, Any] | None = None, *, today: dt.date | None = None
+) -> str:
+    """`today` (local) lets dates of another year carry their year."""
+    values = {"today": today, **(data or {})}
+    return environment().get_template(f"{template}.j2").render(**values).strip()

@@ -163,8 +163,10 @@ class ExtensionHandler:
         date, words, (start, end) = mention
         if date is None:
             return Reply("extension_bad_date", {"words": words})
-        before = re.sub(r"(至|到|延至|延期至|推迟到)\s*$", "", match.note[:start]).strip()
-        reason = REASON_PREFIX.sub("", (before + " " + match.note[end:]).strip()).strip()
+        # The words around the date are not the reason: "到明年1月底", "至3月15日前完成".
+        before = re.sub(r"(至|到|延至|延期至|推迟到)?\s*(明年|今年)?\s*$", "", match.note[:start])
+        after = re.sub(r"^\s*(?:之前|以前|前)?(?:完成|办结)?", "", match.note[end:])
+        reason = REASON_PREFIX.sub("", (before.strip() + " " + after).strip()).strip()
         data = {"date": date.isoformat(), "reason": reason}
         found = find_item(ctx, match.ref, "extension", data)
         return act(ctx, found.assignment, "extension", data) if isinstance(found, Found) else found

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.actions import close_item, decide_extension, reject_item, urge
 from handlers.base import Context, Reply
@@ -24,10 +26,43 @@ def pending_extension(a: Assignment) -> Extension | None:
     return next((e for e in reversed(a.extensions) if e.status == "pending"), None)
 
 
+UNIT_SUFFIX = ("镇", "乡", "局", "办", "委", "中心", "街道", "所", "队", "院", "站", "室")
+TOKEN_SPLIT = re.compile(r"[\s,，:：、;；。]+")
+
+
+def units_named(session: Session, text: str) -> tuple[list[Unit], str] | Reply:
+    """The units a supervisor names at the start of `text` — full name, code, or a short
+    form such as 城关 or 农业农村局 — and the rest of the text. A word that looks like a unit
+    but is none (城官镇), or fits several, is an error: guessing would act on the wrong one."""
+    units = list(session.scalars(select(Unit)))
+    found: list[Unit] = []
+    rest = text.strip()
+    while rest:
+        token, after = _split(rest)
+        fits = [u for u in units if token in (u.name, u.code)]
+        if not fits and len(token) >= 2:
+            fits = [u for u in units if token in u.name]
+        if len(fits) > 1:
+            return Reply("unit_ambiguous", {"name": token, "units": [u.name for u in fits]})
+        if not fits:
+            if not found and token.endswith(UNIT_SUFFIX):
+                return Reply("no_such_unit", {"name": token})
+            break
+        found.append(fits[0])
+        rest = after
+    return found, rest
+
+
+def _split(text: str) -> tuple[str, str]:
+    """The first word and the rest, at a space or Chinese punctuation."""
+    parts = TOKEN_SPLIT.split(text, maxsplit=1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
 def _resolve(
     ctx: Context, cmd: Command, waiting: Callable[[Assignment], bool]
 ) -> tuple[list[Assignment], str] | Reply:
-    """The rows a command is about: task ref plus an optional unit name or code.
+    """The rows a command is about: task ref plus optional unit names (催办 takes several).
 
     Without a unit, the task's only row that `waiting` selects (all of them for 催办).
     """
@@ -37,15 +72,20 @@ def _resolve(
     task = ctx.session.scalar(select(Task).where(Task.code == cmd.ref))
     if task is None:
         return Reply("no_such_task", {"ref": cmd.ref})
-    first, _, rest = cmd.note.partition(" ")
-    unit = None
-    if first:
-        unit = ctx.session.scalar(select(Unit).where((Unit.name == first) | (Unit.code == first)))
-    if unit is not None:
-        a = next((x for x in task.assignments if x.unit_id == unit.id), None)
-        if a is None:
-            return Reply("not_assigned", {"ref": cmd.ref, "unit": unit.name})
-        return [a], rest.strip()
+    named = units_named(ctx.session, cmd.note)
+    if isinstance(named, Reply):
+        return named
+    units, note = named
+    if units:
+        if cmd.kind != "urge":
+            units = units[:1]
+        rows = []
+        for unit in units:
+            a = next((x for x in task.assignments if x.unit_id == unit.id), None)
+            if a is None:
+                return Reply("not_assigned", {"ref": cmd.ref, "unit": unit.name})
+            rows.append(a)
+        return rows, note
     rows = [x for x in task.assignments if waiting(x)]
     if cmd.kind == "urge":
         return (rows, cmd.note) if rows else Reply("nothing_to_urge", {"ref": cmd.ref})
@@ -120,11 +160,11 @@ class UrgeHandler:
         found = _resolve(ctx, match, lambda a: a.is_open)
         if isinstance(found, Reply):
             return found
-        rows, _ = found
+        rows, note = found
         rows = [a for a in rows if a.is_open]
         if not rows:
             return Reply("nothing_to_urge", {"ref": match.ref})
         key = ctx.inbound.msg_key if ctx.inbound is not None else ctx.now.isoformat()
         for a in rows:
-            urge(ctx.session, a, ctx.member, now=ctx.now, source=ctx.source, key=key)
+            urge(ctx.session, a, ctx.member, now=ctx.now, source=ctx.source, key=key, note=note)
         return Reply("urged", {"ref": match.ref, "units": [a.unit.name for a in rows]})

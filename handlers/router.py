@@ -7,7 +7,14 @@ from typing import Any
 
 from handlers.base import Context, Handler, Reply
 from handlers.evidence import EvidenceHandler
-from handlers.listing import FallbackHandler, HelpHandler, ListHandler, RankHandler
+from handlers.items import forget_pick
+from handlers.listing import (
+    FallbackHandler,
+    HelpHandler,
+    ListHandler,
+    RankHandler,
+    UnclearHandler,
+)
 from handlers.report import DoneHandler, ExtensionHandler, PickHandler, ProgressHandler
 from handlers.review import ExtensionDecisionHandler, ReviewHandler, UrgeHandler
 
@@ -23,6 +30,7 @@ DEFAULT_HANDLERS: tuple[Handler, ...] = (
     ListHandler(),
     HelpHandler(),
     RankHandler(),
+    UnclearHandler(),
     FallbackHandler(),
 )
 
@@ -35,6 +43,12 @@ def route(ctx: Context, handlers: Sequence[Handler] = DEFAULT_HANDLERS) -> tuple
     raise LookupError("no handler matched")  # FallbackHandler always matches
 
 
+def handle(ctx: Context, handler: Handler, match: Any) -> Reply:
+    if ctx.command is not None and ctx.command.kind != "pick":
+        forget_pick(ctx)  # a numbered list answers only the very next message
+    return handler.handle(ctx, match)
+
+
 def dispatch(ctx: Context, handlers: Sequence[Handler] = DEFAULT_HANDLERS) -> Reply:
     handler, match = route(ctx, handlers)
-    return handler.handle(ctx, match)
+    return handle(ctx, handler, match)

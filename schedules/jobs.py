@@ -139,7 +139,7 @@ def enqueue_nudges(session: Session, nudges: list[Nudge], now: dt.datetime) -> l
                         target=leader.userid,
                         now=now,
                         source=n.key,
-                        content=render("escalate_leader", data),
+                        content=render("escalate_leader", data, today=day),
                     )
                     is not None
                 )
@@ -150,7 +150,7 @@ def enqueue_nudges(session: Session, nudges: list[Nudge], now: dt.datetime) -> l
                         office,
                         dedupe_key=f"{n.key}:office:{office.code}",
                         now=now,
-                        content=render("escalate_office", data),
+                        content=render("escalate_office", data, today=day),
                         source=n.key,
                     )
                 )
@@ -162,7 +162,7 @@ def enqueue_nudges(session: Session, nudges: list[Nudge], now: dt.datetime) -> l
                     dedupe_key=n.key,
                     now=now,
                     source=n.key,
-                    content=render(f"nudge_{n.rule}", data),
+                    content=render(f"nudge_{n.rule}", data, today=day),
                     mentions=mentions_for(unit, n.rule, day),
                 )
             )

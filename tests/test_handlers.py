@@ -257,6 +257,42 @@ def test_supervisor_closes_and_rejects(rt: Runtime, county: County) -> None:
         assert targets == ["fgj_liaison", "key-dcs", "fgj_liaison"]
 
 
+def test_short_and_unknown_unit_names_never_act_on_another_unit(
+    rt: Runtime, county: County
+) -> None:
+    # #4 awaits review for 县发改局 only: a name that is not that unit must not fall back
+    assert "没有找到单位“城官镇”" in say(rt, county.supervisor, "销号 #4 城官镇")
+    assert "城关镇" in say(rt, county.supervisor, "销号 #4 城关")  # 城关镇 has no #4 row
+    assert status_of(rt, 4, "FGJ") == "reported"
+    reply = say(rt, county.supervisor, "退回 #4 发改局，佐证材料不全")
+    assert "已退回" in reply and "佐证材料不全" in reply
+    assert status_of(rt, 4, "FGJ") == "in_progress"
+
+
+def test_urge_names_units_and_passes_the_offices_words(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.supervisor, "催办 #2 河西 请今天下班前报送")
+    assert "河西乡" in reply and "城关镇" not in reply
+    with rt.sessions() as s:
+        (row,) = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("urge:%"))).all()
+    assert row.target == "key-hxx" and "督查室：请今天下班前报送" in row.payload["content"]
+
+
+def test_a_report_that_is_not_whole_is_not_recorded_as_done(rt: Runtime, county: County) -> None:
+    for text in ("完成了一半", "完成 #3 已清理一半，正在组织实施", "完成 #2 #3"):
+        reply = say(rt, county.liaison_many, text)
+        assert "已收到" not in reply, text
+    assert count(rt, Progress) == 0
+    assert "进度" in say(rt, county.liaison_many, "#3 完成率40%")
+    assert status_of(rt, 3, "CGZ") == "in_progress"
+
+
+def test_a_numbered_list_answers_only_the_next_message(rt: Runtime, county: County) -> None:
+    assert "1." in say(rt, county.liaison_many, "完成")  # several open: a numbered list
+    say(rt, county.liaison_many, "任务")
+    assert "已收到" not in say(rt, county.liaison_many, "1")
+    assert count(rt, Progress) == 0
+
+
 def test_review_of_item_not_awaiting_review(rt: Runtime, county: County) -> None:
     assert "不在待审核状态" in say(rt, county.supervisor, "销号 #3 城关镇")
 
@@ -300,6 +336,20 @@ def test_extension_refusal_needs_a_reason_and_keeps_the_deadline(
             .where(Task.code == 2, Unit.code == "HXX")
         )
         assert a is not None and a.deadline_override is None
+
+
+def test_extension_reason_leaves_the_date_words_out_and_dates_carry_their_year(
+    rt: Runtime, county: County
+) -> None:
+    from models import Extension
+
+    reply = say(rt, county.liaison_many, "延期 #1 到明年1月底前完成，原因：等省厅批复")
+    assert "2027年1月31日" in reply and "12月10日" in reply  # the new year's date says so
+    with rt.sessions() as s:
+        ext = s.scalars(select(Extension)).one()
+        assert ext.reason == "等省厅批复" and ext.new_deadline == dt.date(2027, 1, 31)
+        notice = s.scalars(select(Outbox.payload)).one()["content"]
+    assert "2027年1月31日" in notice
 
 
 @pytest.mark.parametrize(

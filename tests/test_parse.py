@@ -45,6 +45,45 @@ from handlers.parse import Command, normalize, parse
         ("", None),
         ("today is fine", None),
         ("明天完成", None),
+        # not (all) done: never a done claim
+        ("完成了一半", Command("partial", note="完成了一半")),
+        ("#39 完成了一半", Command("partial", ref=39, note="#39 完成了一半")),
+        ("完成60%", Command("progress", percent=60)),
+        ("#10 完成率20%", Command("progress", ref=10, percent=20)),
+        ("完成情况：正在对接", Command("partial", note="完成情况:正在对接")),
+        (
+            "完成 #30 方案制定，正在组织实施",
+            Command("partial", ref=30, note="完成 #30 方案制定,正在组织实施"),
+        ),
+        ("#12 未完成", None),
+        ("预计#7下周完成", None),
+        ("#16 完成时限申请延期至12月20日", Command("extension", ref=16, note="至12月20日")),
+        ("完成 #16 #20", Command("several", note="完成 #16 #20")),
+        # the ways officials write a done claim
+        ("完成 12", Command("done", ref=12)),
+        ("完成了", Command("done")),
+        ("#7 整改完成", Command("done", ref=7)),
+        ("#7已整改到位", Command("done", ref=7)),
+        ("#20 已经完成了", Command("done", ref=20)),
+        ("您好，#7已完成", Command("done", ref=7)),
+        ("城关镇 #7 完成", Command("done", ref=7)),
+        ("12号任务完成", Command("done", ref=12)),
+        ("第41号已完成", Command("done", ref=41)),
+        # progress: a percentage is never taken from other numbers
+        ("进展 12月底前可完成", Command("progress", note="12月底前可完成")),
+        ("进展：3个村已完成检修", Command("progress", note="3个村已完成检修")),
+        ("进度 56 80%", Command("progress", ref=56, percent=80)),
+        ("进展：已完成选址 60%", Command("progress", percent=60, note="已完成选址")),
+        ("#56进度80%", Command("progress", ref=56, percent=80)),
+        ("#50 60％", Command("progress", ref=50, percent=60)),
+        ("进度#27 百分之三十", Command("progress", ref=27, percent=30)),
+        ("#19 申请延期至12月31日", Command("extension", ref=19, note="至12月31日")),
+        ("待办事项", Command("list")),
+        ("排名？", Command("rank")),
+        ("怎么用", Command("help")),
+        ("第一个", Command("pick", ref=1)),
+        ("选2", Command("pick", ref=2)),
+        ("1、", Command("pick", ref=1)),
     ],
 )
 def test_parse_cases(text: str, expected: Command | None) -> None:
@@ -124,5 +163,7 @@ def test_parse_never_raises(text: str) -> None:
         "refuse_ext",
         "urge",
         "rank",
+        "partial",
+        "several",
     }
     assert cmd is None or cmd.kind in kinds
