@@ -36,6 +36,7 @@ LIST_WORDS = {
     "list",
 }
 HELP_WORDS = {"帮助", "help", "?", "？", "菜单", "使用说明", "怎么用", "用法"}
+AWAITING_WORDS = {"待审核", "待销号", "审核清单", "待审", "review"}
 RANK_WORDS = {"排名", "红黑榜", "排行", "排行榜", "本周排名", "ranking", "rank"}
 SEP = r"[\s,，:：、。;；]*"
 # Words right after 完成 that say the work is not (all) done, or talk about it.
@@ -55,7 +56,8 @@ PICK = r"(?:第|选)?(?P<n>\d{1,2}|[一二三四五六七八九十])(?:个|项|�
 @dataclass(frozen=True)
 class Command:
     # done | progress | extension | list | help | pick | close | reject | approve_ext |
-    # refuse_ext | urge | rank | partial (完成了一半) | several (two task refs in one message)
+    # refuse_ext | urge | rank | awaiting (待审核) | partial (完成了一半) |
+    # several (two task refs in one message)
     kind: str
     ref: int | None = None
     percent: int | None = None
@@ -108,6 +110,8 @@ def parse(text: str) -> Command | None:
         return Command("help")
     if low in RANK_WORDS:
         return Command("rank")
+    if low in AWAITING_WORDS:
+        return Command("awaiting")
     pick = re.fullmatch(PICK, t)
     if pick:
         from handlers.dates import _cn_number

@@ -147,6 +147,43 @@ class ExtensionDecisionHandler:
         return Reply("extension_decided", {"a": a, "ext": ext, "approve": approve})
 
 
+AWAITING_SHOWN = 20
+
+
+class AwaitingHandler:
+    """`待审核`: completions waiting for the office — all of them for a supervisor, the
+    sender's unit's for anyone else."""
+
+    name = "awaiting"
+
+    def check(self, ctx: Context) -> Command | None:
+        cmd = ctx.command
+        return cmd if cmd is not None and cmd.kind == "awaiting" else None
+
+    def handle(self, ctx: Context, match: Command) -> Reply:
+        from bot.ledger import ledger_rows
+
+        rows = ledger_rows(
+            ctx.session,
+            today=ctx.today,
+            cal=ctx.calendar,
+            rules=ctx.config.rules,
+            plans=ctx.config.plans,
+            unit_code=None if ctx.member.is_supervisor else ctx.member.unit.code,
+            status=REPORTED,
+        )
+        rows.sort(key=lambda r: (r.deadline, r.task_code, r.unit_code))
+        return Reply(
+            "awaiting_list",
+            {
+                "rows": rows[:AWAITING_SHOWN],
+                "more": max(len(rows) - AWAITING_SHOWN, 0),
+                "supervisor": ctx.member.is_supervisor,
+                "unit": ctx.member.unit,
+            },
+        )
+
+
 class UrgeHandler:
     name = "urge"
 

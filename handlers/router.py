@@ -16,7 +16,12 @@ from handlers.listing import (
     UnclearHandler,
 )
 from handlers.report import DoneHandler, ExtensionHandler, PickHandler, ProgressHandler
-from handlers.review import ExtensionDecisionHandler, ReviewHandler, UrgeHandler
+from handlers.review import (
+    AwaitingHandler,
+    ExtensionDecisionHandler,
+    ReviewHandler,
+    UrgeHandler,
+)
 
 DEFAULT_HANDLERS: tuple[Handler, ...] = (
     EvidenceHandler(),
@@ -27,6 +32,7 @@ DEFAULT_HANDLERS: tuple[Handler, ...] = (
     ReviewHandler(),
     ExtensionDecisionHandler(),
     UrgeHandler(),
+    AwaitingHandler(),
     ListHandler(),
     HelpHandler(),
     RankHandler(),

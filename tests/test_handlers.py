@@ -293,6 +293,16 @@ def test_a_numbered_list_answers_only_the_next_message(rt: Runtime, county: Coun
     assert count(rt, Progress) == 0
 
 
+def test_awaiting_review_lists_what_the_office_has_to_decide(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.supervisor, "待审核")
+    assert "全县待审核 1 项" in reply and "#4 县发改局 报送重点项目清单" in reply
+    assert "销号 #编号 单位" in reply
+    assert "城关镇目前没有待审核的事项" in say(rt, county.liaison_many, "待审核")
+    say(rt, county.liaison_many, "完成 #3")
+    assert "城关镇待审核 1 项" in say(rt, county.liaison_many, "待审核")
+    assert "全县待审核 2 项" in say(rt, county.supervisor, "待审核")
+
+
 def test_review_of_item_not_awaiting_review(rt: Runtime, county: County) -> None:
     assert "不在待审核状态" in say(rt, county.supervisor, "销号 #3 城关镇")
 

@@ -79,6 +79,7 @@ from handlers.parse import Command, normalize, parse
         ("进度#27 百分之三十", Command("progress", ref=27, percent=30)),
         ("#19 申请延期至12月31日", Command("extension", ref=19, note="至12月31日")),
         ("待办事项", Command("list")),
+        ("待审核", Command("awaiting")),
         ("排名？", Command("rank")),
         ("怎么用", Command("help")),
         ("第一个", Command("pick", ref=1)),
@@ -165,5 +166,6 @@ def test_parse_never_raises(text: str) -> None:
         "rank",
         "partial",
         "several",
+        "awaiting",
     }
     assert cmd is None or cmd.kind in kinds
