@@ -48,7 +48,7 @@ def _future(today: dt.date, month: int, day: int | None) -> dt.date | None:
     return None
 
 
-def _cn_number(text: str) -> int | None:
+def cn_number(text: str) -> int | None:
     if text.isdigit():
         return int(text)
     if text in CN_DIGITS:
@@ -115,17 +115,17 @@ def _resolve(kind: str, m: re.Match[str], today: dt.date) -> dt.date | None:
     if kind == "year_end":
         return dt.date(today.year, 12, 31)
     if kind == "ym_end":
-        month = _cn_number(g[1])
+        month = cn_number(g[1])
         return _month_end(int(g[0]), month) if month and 1 <= month <= 12 else None
     if kind == "y_end":
         return dt.date(int(g[0]), 12, 31)
     if kind in ("md", "md_slash"):
-        month, day = _cn_number(g[0]), _cn_number(g[1])
+        month, day = cn_number(g[0]), cn_number(g[1])
         if month is None or day is None or not 1 <= month <= 12:
             return None
         return _future(today, month, day)
     if kind == "month_end_of":
-        month = _cn_number(g[0])
+        month = cn_number(g[0])
         return _future(today, month, None) if month and 1 <= month <= 12 else None
     if kind == "next_month_end":
         year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
@@ -143,10 +143,10 @@ def _resolve(kind: str, m: re.Match[str], today: dt.date) -> dt.date | None:
     if kind == "relative":
         return today + dt.timedelta(days={"今天": 0, "明天": 1, "后天": 2, "大后天": 3}[g[0]])
     if kind == "in_days":
-        n = _cn_number(g[0])
+        n = cn_number(g[0])
         return today + dt.timedelta(days=n) if n is not None else None
     if kind == "day_only":
-        day = _cn_number(g[0])
+        day = cn_number(g[0])
         if day is None or not 1 <= day <= 31:
             return None
         for months_ahead in range(3):

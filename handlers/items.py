@@ -27,16 +27,20 @@ class Found:
     assignment: Assignment
 
 
-def open_rows(ctx: Context) -> list[LedgerRow]:
+def rows_for(ctx: Context, **filters: Any) -> list[LedgerRow]:
+    """Ledger rows as of the message's day, with this deployment's calendar, rules and plans."""
     return ledger_rows(
         ctx.session,
         today=ctx.today,
         cal=ctx.calendar,
         rules=ctx.config.rules,
         plans=ctx.config.plans,
-        unit_code=ctx.member.unit.code,
-        open_only=True,
+        **filters,
     )
+
+
+def open_rows(ctx: Context) -> list[LedgerRow]:
+    return rows_for(ctx, unit_code=ctx.member.unit.code, open_only=True)
 
 
 def find_item(ctx: Context, ref: int | None, action: str, data: dict[str, Any]) -> Found | Reply:

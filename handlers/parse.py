@@ -6,6 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from handlers.dates import cn_number
+
 # `#12`, `任务12`, `任务 12`, `T12` (T not glued to a preceding Latin letter).
 REF = r"(?:#\s*|任务\s*|(?<![A-Za-z])[Tt])(?P<ref>\d{1,6})(?!\d)"
 DONE_WORDS = (
@@ -89,9 +91,7 @@ def _percent(text: str) -> tuple[int | None, str]:
         return int(m.group("pct")), text[: m.start()] + " " + text[m.end() :]
     m = re.search(r"百分之(?P<cn>[一二两三四五六七八九十百零]{1,3})", text)
     if m:
-        from handlers.dates import _cn_number
-
-        value = 100 if m.group("cn") == "百" else _cn_number(m.group("cn"))
+        value = 100 if m.group("cn") == "百" else cn_number(m.group("cn"))
         if value is not None:
             return value, text[: m.start()] + " " + text[m.end() :]
     return None, text
@@ -114,9 +114,7 @@ def parse(text: str) -> Command | None:
         return Command("awaiting")
     pick = re.fullmatch(PICK, t)
     if pick:
-        from handlers.dates import _cn_number
-
-        n = _cn_number(pick.group("n"))
+        n = cn_number(pick.group("n"))
         return Command("pick", ref=n) if n is not None else None
     if len(set(re.findall(REF, t))) > 1:
         return Command("several", note=t)  # one report per message: which one is meant?

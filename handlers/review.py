@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.actions import close_item, decide_extension, reject_item, urge
 from handlers.base import Context, Reply
+from handlers.items import rows_for
 from handlers.parse import Command
 from models import REPORTED, Assignment, Extension, Task, Unit
 
@@ -161,14 +162,8 @@ class AwaitingHandler:
         return cmd if cmd is not None and cmd.kind == "awaiting" else None
 
     def handle(self, ctx: Context, match: Command) -> Reply:
-        from bot.ledger import ledger_rows
-
-        rows = ledger_rows(
-            ctx.session,
-            today=ctx.today,
-            cal=ctx.calendar,
-            rules=ctx.config.rules,
-            plans=ctx.config.plans,
+        rows = rows_for(
+            ctx,
             unit_code=None if ctx.member.is_supervisor else ctx.member.unit.code,
             status=REPORTED,
         )
