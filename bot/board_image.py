@@ -14,6 +14,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
+from schedules.periods import range_label
+
 FONT_GLOBS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJK*.ttc",
@@ -43,13 +45,9 @@ class Drawn:
 def period_title(data: dict[str, Any]) -> str:
     """11月16日—11月22日 重点工作周排名（已发布）; years when the range is not this year's."""
     start, end = data["start"], data["end"]
-    years = start.year != end.year or end.year != data.get("today", end).year
-    first = f"{start.year}年" if years else ""
-    last = f"{end.year}年" if years else ""
     state = "已发布" if data.get("frozen") else "实时，未定稿"
     return (
-        f"{first}{start.month}月{start.day}日—{last}{end.month}月{end.day}日 "
-        f"重点工作{data['kind']}排名（{state}）"
+        f"{range_label(start, end, data.get('today', end))} 重点工作{data['kind']}排名（{state}）"
     )
 
 

@@ -24,6 +24,7 @@ from bot.ledger import ledger_rows
 from bot.ledger_sheet import SheetTask, directory_from, parse_sheet, sorted_plan
 from bot.runtime import Runtime
 from models import OPEN_STATUSES, STATUS_LABELS, Assignment, KeyWork, Task, Unit
+from schedules.periods import day_label
 from schedules.plan import milestone_dates
 from schedules.workdays import WorkCalendar
 
@@ -231,7 +232,7 @@ def plan_text(task: Task, cal: WorkCalendar) -> str:
     """关键节点 as the office writes them, readable and read back to the same offsets."""
     plan = sorted_plan(task.plan or [])  # milestone_dates' order
     return "；".join(
-        f"{m.name}（前{int(p['offset'])}个工作日，{m.date.month}月{m.date.day}日）"
+        f"{m.name}（前{int(p['offset'])}个工作日，{day_label(m.date)}）"
         for p, m in zip(plan, milestone_dates(task.deadline, plan, cal), strict=True)
     )
 

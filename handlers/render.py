@@ -9,6 +9,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 
+from schedules.periods import day_label
+
 
 @cache
 def environment() -> Environment:
@@ -29,9 +31,7 @@ def month_day(ctx: Context, d: dt.date) -> str:
     """12月5日; with the year when it is not this year's (2027年1月21日), so a date across
     New Year is never read as the wrong one."""
     today = ctx.get("today")
-    if isinstance(today, dt.date) and d.year != today.year:
-        return f"{d.year}年{d.month}月{d.day}日"
-    return f"{d.month}月{d.day}日"
+    return day_label(d, year=isinstance(today, dt.date) and d.year != today.year)
 
 
 def render(

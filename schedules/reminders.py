@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.config import RulesConfig
+from schedules.periods import day_label
 from schedules.plan import Milestone
 from schedules.workdays import WorkCalendar
 
@@ -135,10 +136,6 @@ def dropped_slots(
     return out[-limit:]
 
 
-def _md(d: dt.date) -> str:
-    return f"{d.month}月{d.day}日"
-
-
 class _Pass:
     """Per-pass memo of calendar answers: a pass asks about a few hundred distinct dates."""
 
@@ -183,7 +180,9 @@ def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[s
             if item.deadline == day:
                 out[DUE_MORNING] = line("今天到期")
             else:
-                out[DUE_MORNING] = line(f"{_md(item.deadline)}到期，今天是到期前最后一个工作日")
+                out[DUE_MORNING] = line(
+                    f"{day_label(item.deadline)}到期，今天是到期前最后一个工作日"
+                )
         if DUE_EVENING in wanted:
             out[DUE_EVENING] = line("今天到期，尚未报告完成")
         return out
@@ -212,13 +211,15 @@ def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[s
             targets.append((m.date, f"节点“{m.name}”"))
     if missed is not None and OVERDUE in wanted:
         late = -p.workdays(missed.date)
-        out[OVERDUE] = line(f"节点“{missed.name}”（{_md(missed.date)}）已逾期 {late} 个工作日")
+        out[OVERDUE] = line(
+            f"节点“{missed.name}”（{day_label(missed.date)}）已逾期 {late} 个工作日"
+        )
     if YELLOW in wanted:
         targets.append((item.deadline, "完成时限"))
         for date, what in sorted(targets):
             left = p.workdays(date)
             if left in rules.yellow_workdays:
-                out[YELLOW] = line(f"{what}{_md(date)}，还剩 {left} 个工作日")
+                out[YELLOW] = line(f"{what}{day_label(date)}，还剩 {left} 个工作日")
                 break
     return out
 

@@ -22,6 +22,7 @@ from bot.ranking import (
 from bot.web import api
 from bot.web.auth import login_required
 from bot.web.views import bp, rt
+from schedules.periods import day_label
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KIND_LABELS = {"week": "周", "month": "月", "custom": "区间"}
@@ -46,11 +47,6 @@ def requested_board() -> Board:
         return board_for(db, r.config, r.calendar, kind, first, last, r.today())
 
 
-def md(iso: object) -> str:
-    day = dt.date.fromisoformat(str(iso))
-    return f"{day.month}月{day.day}日"
-
-
 def sparkline(points: list[dict[str, object]]) -> dict[str, object] | None:
     """Polyline coordinates of a unit's published scores in a 100×24 box (inline SVG)."""
     if len(points) < 2:
@@ -63,7 +59,10 @@ def sparkline(points: list[dict[str, object]]) -> dict[str, object] | None:
     return {
         "points": " ".join(f"{x},{y}" for x, y in coords),
         "last": coords[-1],
-        "title": "；".join(f"{md(p['start'])}起 第{p['rank']}名 {p['score']}分" for p in points),
+        "title": "；".join(
+            f"{day_label(dt.date.fromisoformat(str(p['start'])))}起 第{p['rank']}名 {p['score']}分"
+            for p in points
+        ),
     }
 
 

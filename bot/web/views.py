@@ -28,6 +28,7 @@ from bot.ranking import trend
 from bot.runtime import Runtime
 from bot.web.auth import login_required
 from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
+from schedules.periods import day_label, range_label
 from schedules.plan import effective_plan, milestone_dates
 
 bp = Blueprint("views", __name__)
@@ -82,9 +83,8 @@ def install(app: Flask) -> None:
     def local(value: dt.datetime | None) -> str:
         return value.astimezone(rt().tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
-    @app.template_filter("md")
-    def month_day(value: dt.date) -> str:
-        return f"{value.month}月{value.day}日"
+    app.add_template_filter(day_label, "md")
+    app.add_template_filter(range_label, "span")
 
     @app.template_filter("source")
     def source_label(value: str) -> str:
