@@ -30,9 +30,10 @@ system-deps:
 	    echo "note: install Debian's chromium and fonts-noto-cjk for the browser tests (sudo apt-get install chromium fonts-noto-cjk)"; \
 	  fi; }
 
-## test: lint, then the whole suite on SQLite, PostgreSQL and MariaDB
+## test: lint, the layer contracts, then the whole suite on SQLite, PostgreSQL and MariaDB
 test: $(VENV)/.installed system-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 ## bench: every benchmark (several minutes; the broadcast one waits out real 60 s windows)

@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from bot.config import load_config
-from bot.fakewecom import FakeWecom, create_fake_app
-from bot.outbox import enqueue
-from bot.relay import Relay
+from bot.delivery.relay import Relay
+from bot.devtools.fakewecom import FakeWecom, create_fake_app
 from bot.runtime import build_runtime
 from models import Outbox
 from models.migrate import upgrade
+from models.outbox import enqueue
 
 
 def main() -> None:

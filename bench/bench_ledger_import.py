@@ -21,8 +21,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from bot.config import load_config
-from bot.demo import load_demo
-from bot.ledger_import import export_ledger, run_import
+from bot.devtools.demo import load_demo
+from bot.excel.ledger import export_ledger, run_import
 from bot.runtime import build_runtime
 from models import Unit
 from models.migrate import upgrade

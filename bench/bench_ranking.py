@@ -18,11 +18,12 @@ import time
 from sqlalchemy import insert
 
 from bot.config import load_config
-from bot.ranking import compute
 from bot.runtime import build_runtime
 from models import Assignment, KeyWork, Progress, Task, Unit
 from models.migrate import upgrade
-from schedules.scoring import Fact, ScoreRules, rank_all, unit_scores
+from schedules.board import compute
+from schedules.rules import Rules
+from schedules.scoring import Fact, rank_all, unit_scores
 
 UTC = dt.UTC
 
@@ -115,7 +116,7 @@ def main() -> None:
             t0 = time.perf_counter()
             board = compute(
                 s,
-                rt.config,
+                rt.config.rules,
                 rt.calendar,
                 "month",
                 dt.date(2026, 11, 1),
@@ -146,10 +147,10 @@ def main() -> None:
         dt.date(2026, 11, 1),
         dt.date(2026, 11, 30),
         dt.date(2026, 11, 28),
-        ScoreRules(),
+        Rules(),
         rt.calendar,
     )
-    rank_all(scores, {f"U{i}": "township" for i in range(45)}, ScoreRules())
+    rank_all(scores, {f"U{i}": "township" for i in range(45)}, Rules())
     print(f"pure scoring and ranking of 1,000,000 facts: {time.perf_counter() - t0:.3f} s")
 
 

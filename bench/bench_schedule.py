@@ -12,9 +12,10 @@ import random
 import time
 from zoneinfo import ZoneInfo
 
+from schedules.calendar import WorkCalendar
 from schedules.plan import milestone_dates
-from schedules.reminders import Item, Rules, reminders_due
-from schedules.workdays import WorkCalendar
+from schedules.reminders import Item, reminders_due
+from schedules.rules import Rules
 
 TZ = ZoneInfo("Asia/Shanghai")
 

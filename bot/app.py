@@ -19,7 +19,7 @@ def create_app(
     app.config.update(flask_config)
     app.extensions["duban"] = rt
 
-    from bot.callbacks import register_callbacks
+    from bot.inbound.callbacks import register_callbacks
     from bot.web import register
 
     register_callbacks(app)

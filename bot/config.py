@@ -6,12 +6,16 @@ Every problem is reported as a ConfigError naming the offending key.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, get_type_hints
+
+from schedules.rules import Rules
 
 ENV_PREFIX = "DUBAN_"
 
@@ -90,29 +94,6 @@ class AibotConfig:
 
 
 @dataclass(frozen=True)
-class RulesConfig:
-    timezone: str = "Asia/Shanghai"
-    warning_workdays: int = 3
-    yellow_nudge_workdays: tuple[int, ...] = (3, 1)
-    due_day_time: dt.time = dt.time(9, 0)
-    evening_check_time: dt.time = dt.time(16, 30)
-    overdue_time: dt.time = dt.time(9, 30)
-    escalate_after_workdays: int = 3
-    max_nudges_per_item_per_day: int = 2
-    quiet_start: dt.time = dt.time(21, 0)
-    quiet_end: dt.time = dt.time(8, 0)
-    ranking_weekday: int = 5  # ISO weekday, 5 = Friday
-    ranking_time: dt.time = dt.time(17, 0)
-    red_list_size: int = 3
-    black_list_size: int = 3
-    score_on_time: float = 100.0
-    score_late_penalty_per_workday: float = 10.0
-    score_late_floor: float = 40.0
-    score_extension_cap: float = 90.0
-    pick_ttl_seconds: int = 600
-
-
-@dataclass(frozen=True)
 class DeliveryConfig:
     # WeCom's limits per rate-limit window: group robot, app message per member, app chat.
     window_seconds: float = 60.0
@@ -168,14 +149,12 @@ class Config:
     wecom: WecomConfig = field(default_factory=WecomConfig)
     wechat: WechatConfig = field(default_factory=WechatConfig)
     aibot: AibotConfig = field(default_factory=AibotConfig)
-    rules: RulesConfig = field(default_factory=RulesConfig)
+    rules: Rules = field(default_factory=Rules)
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     web: WebConfig = field(default_factory=WebConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     log: LogConfig = field(default_factory=LogConfig)
-    # 倒排工期 templates per key work: milestones for tasks that have no plan of their own.
-    plans: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
 
     @property
     def sandbox(self) -> bool:
@@ -229,7 +208,7 @@ def _build_section(cls: type, name: str, raw: dict[str, Any]) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(name, "expected a table")
     hints = get_type_hints(cls)
-    known = {f.name for f in fields(cls)}
+    known = {f.name for f in fields(cls)} - {"plans"}  # [plans] is a section of its own
     for key in raw:
         if key not in known:
             raise ConfigError(f"{name}.{key}", "unknown key")
@@ -390,7 +369,7 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("file", f"{p} is not valid TOML: {exc}") from None
     for section in list(data):
-        if section not in {f.name for f in fields(Config)}:
+        if section not in {f.name for f in fields(Config)} | {"plans"}:
             raise ConfigError(section, "unknown section")
     _env_overrides(data, environ)
     for section, values in (overrides or {}).items():
@@ -398,6 +377,9 @@ def load_config(
     plans = _plans(data.pop("plans", {}))
     hints = get_type_hints(Config)
     sections = {name: _build_section(hints[name], name, raw) for name, raw in data.items()}
-    cfg = Config(**sections, plans=plans)
+    sections["rules"] = dataclasses.replace(
+        sections.get("rules", Rules()), plans=MappingProxyType(plans)
+    )
+    cfg = Config(**sections)
     _validate(cfg)
     return cfg

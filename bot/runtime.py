@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
 from bot.db import make_engine, make_session_factory
-from schedules.workdays import WorkCalendar
+from schedules.board import Board, compute_live
+from schedules.calendar import WorkCalendar
 
 Clock = Callable[[], dt.datetime]
 
@@ -31,7 +32,7 @@ class Runtime:
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.config.rules.timezone)
+        return self.config.rules.tz
 
     def now(self) -> dt.datetime:
         """Aware UTC now (from the injectable clock)."""
@@ -42,6 +43,10 @@ class Runtime:
 
     def today(self) -> dt.date:
         return self.local_now().date()
+
+    def live_board(self, session: Session, today: dt.date) -> Board:
+        """This week's standings as they stand (the board provider handlers get)."""
+        return compute_live(session, self.config.rules, self.calendar, today)
 
 
 def build_runtime(

@@ -1,24 +1,35 @@
-"""What a handler sees (Context), what it returns (Reply), and its two-step contract."""
+"""What a handler sees (Context), what it returns (Reply), and its two-step contract.
+
+Like python-telegram-bot's CallbackContext, the Context carries everything a handler needs —
+the session, the sender, the clock's reading, the rules, the working calendar and a provider
+of ranking boards — so handlers import nothing of the process that runs them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from bot.config import Config
 from handlers.parse import Command, parse
 from models import InboundMessage, Member
-from schedules.workdays import WorkCalendar
+from schedules.board import Board
+from schedules.calendar import WorkCalendar
+from schedules.rules import Rules
+
+# The board `排名` shows: (session, local today) -> this week's standings as they stand.
+BoardProvider = Callable[[Session, dt.date], Board]
 
 
 @dataclass
 class Context:
     session: Session
-    config: Config
+    rules: Rules
     calendar: WorkCalendar
+    boards: BoardProvider
     member: Member
     text: str
     now: dt.datetime  # aware UTC

@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.audit import audit
 from handlers.base import Context, Reply
 from models import Progress
+from models.audit import audit
 
 # A picture sent this long after the sender's last report still belongs to it.
 EVIDENCE_WINDOW = dt.timedelta(minutes=30)

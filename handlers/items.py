@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
-from bot.ledger import LedgerRow, ledger_rows
 from handlers.base import Context, Reply
 from models import OPEN_STATUSES, Assignment, ConversationState, Task
+from schedules.ledger import LedgerRow, ledger_rows
 
 # Everything a reply about an item shows, in one query (the identity map holds only weak
 # references, so related rows loaded earlier and dropped would be fetched again).
@@ -33,8 +33,7 @@ def rows_for(ctx: Context, **filters: Any) -> list[LedgerRow]:
         ctx.session,
         today=ctx.today,
         cal=ctx.calendar,
-        rules=ctx.config.rules,
-        plans=ctx.config.plans,
+        rules=ctx.rules,
         **filters,
     )
 
@@ -78,7 +77,7 @@ def remember_pick(ctx: Context, action: str, options: list[int], data: dict[str,
             member_id=ctx.member.id,
             kind=f"pick:{action}",
             data={"options": options, **data},
-            expires_at=ctx.now + dt.timedelta(seconds=ctx.config.rules.pick_ttl_seconds),
+            expires_at=ctx.now + dt.timedelta(seconds=ctx.rules.pick_ttl_seconds),
         )
     )
 

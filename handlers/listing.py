@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.base import Context, Reply
 from handlers.items import open_rows
+from handlers.notices import board_data
 from handlers.parse import Command
 
 
@@ -40,9 +41,7 @@ class RankHandler:
         return cmd if cmd is not None and cmd.kind == "rank" else None
 
     def handle(self, ctx: Context, match: Command) -> Reply:
-        from bot.ranking import board_data, compute_live
-
-        board = compute_live(ctx.session, ctx.config, ctx.calendar, ctx.today)
+        board = ctx.boards(ctx.session, ctx.today)
         return Reply("rank_chat", board_data(board, ctx.member.unit))
 
 

@@ -6,13 +6,13 @@ import datetime as dt
 import re
 from typing import Any
 
-from bot.actions import claim_done, report_progress, request_extension
-from bot.ledger import LedgerRow, row_for
+from handlers.actions import claim_done, report_progress, request_extension
 from handlers.base import Context, Reply
 from handlers.dates import date_mention
 from handlers.items import Found, find_item, forget_pick, pending_pick
 from handlers.parse import Command
 from models import CLOSED, REPORTED, Assignment
+from schedules.ledger import LedgerRow, row_for
 
 
 def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply:
@@ -31,6 +31,7 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
             ctx.member,
             note=data.get("note", ""),
             now=ctx.now,
+            today=ctx.today,
             source=ctx.source,
             inbound_id=inbound_id,
         )
@@ -43,6 +44,7 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
         percent=data.get("percent"),
         note=data.get("note", ""),
         now=ctx.now,
+        today=ctx.today,
         source=ctx.source,
         inbound_id=inbound_id,
     )
@@ -58,7 +60,7 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
 
 
 def _row(ctx: Context, a: Assignment) -> LedgerRow:
-    return row_for(a, ctx.today, ctx.calendar, ctx.config.rules, ctx.config.plans)
+    return row_for(a, ctx.today, ctx.calendar, ctx.rules)
 
 
 class DoneHandler:
@@ -135,6 +137,7 @@ def _extension(ctx: Context, a: Assignment, data: dict[str, Any], inbound_id: in
         new_deadline=new_deadline,
         reason=data.get("reason", ""),
         now=ctx.now,
+        today=ctx.today,
         source=ctx.source,
         inbound_id=inbound_id,
     )

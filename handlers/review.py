@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.actions import close_item, decide_extension, reject_item, urge
+from handlers.actions import close_item, decide_extension, reject_item, urge
 from handlers.base import Context, Reply
 from handlers.items import rows_for
 from handlers.parse import Command
@@ -114,11 +114,21 @@ class ReviewHandler:
         if a.status != REPORTED:
             return Reply("not_awaiting_review", {"a": a})
         if match.kind == "close":
-            close_item(ctx.session, a, ctx.member, now=ctx.now, source=ctx.source, note=note)
+            close_item(
+                ctx.session,
+                a,
+                ctx.member,
+                now=ctx.now,
+                today=ctx.today,
+                source=ctx.source,
+                note=note,
+            )
             return Reply("closed_ok", {"a": a})
         if not note:
             return Reply("reject_needs_reason", {"a": a})
-        reject_item(ctx.session, a, ctx.member, reason=note, now=ctx.now, source=ctx.source)
+        reject_item(
+            ctx.session, a, ctx.member, reason=note, now=ctx.now, today=ctx.today, source=ctx.source
+        )
         return Reply("rejected_ok", {"a": a, "reason": note})
 
 
@@ -143,7 +153,14 @@ class ExtensionDecisionHandler:
         if not approve and not note:
             return Reply("refusal_needs_reason", {"a": a})
         decide_extension(
-            ctx.session, ext, ctx.member, approve=approve, note=note, now=ctx.now, source=ctx.source
+            ctx.session,
+            ext,
+            ctx.member,
+            approve=approve,
+            note=note,
+            now=ctx.now,
+            today=ctx.today,
+            source=ctx.source,
         )
         return Reply("extension_decided", {"a": a, "ext": ext, "approve": approve})
 
@@ -198,5 +215,14 @@ class UrgeHandler:
             return Reply("nothing_to_urge", {"ref": match.ref})
         key = ctx.inbound.msg_key if ctx.inbound is not None else ctx.now.isoformat()
         for a in rows:
-            urge(ctx.session, a, ctx.member, now=ctx.now, source=ctx.source, key=key, note=note)
+            urge(
+                ctx.session,
+                a,
+                ctx.member,
+                now=ctx.now,
+                today=ctx.today,
+                source=ctx.source,
+                key=key,
+                note=note,
+            )
         return Reply("urged", {"ref": match.ref, "units": [a.unit.name for a in rows]})

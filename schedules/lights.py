@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from schedules.calendar import WorkCalendar
 from schedules.plan import Milestone
-from schedules.workdays import WorkCalendar
 
 GREEN, YELLOW, RED, DONE = "green", "yellow", "red", "done"
 LIGHT_LABELS = {GREEN: "绿灯", YELLOW: "黄灯", RED: "红灯", DONE: "完成"}

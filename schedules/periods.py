@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from schedules.workdays import WorkCalendar
+from schedules.calendar import WorkCalendar
 
 ONE_DAY = dt.timedelta(days=1)
 

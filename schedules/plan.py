@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from schedules.workdays import WorkCalendar
+from schedules.calendar import WorkCalendar
 
 
 @dataclass(frozen=True)

@@ -17,21 +17,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.config import RulesConfig
+from schedules.calendar import WorkCalendar
 from schedules.periods import day_label
 from schedules.plan import Milestone
-from schedules.workdays import WorkCalendar
-
-YELLOW, DUE_MORNING, OVERDUE, ESCALATE, DUE_EVENING = (
-    "yellow",
-    "due_morning",
-    "overdue",
-    "escalate",
-    "due_evening",
+from schedules.rules import (
+    DUE_EVENING,
+    DUE_MORNING,
+    ESCALATE,
+    OVERDUE,
+    YELLOW,
+    Rules,
 )
-# Among slots at the same time, the order rules are applied in (the per-item cap keeps the
-# earliest): what is due today comes before what is merely close.
-RULE_ORDER = (DUE_MORNING, YELLOW, OVERDUE, ESCALATE, DUE_EVENING)
 
 
 @dataclass(frozen=True)
@@ -45,43 +41,6 @@ class Item:
     deadline: dt.date
     percent: int = 0
     milestones: tuple[Milestone, ...] = ()
-
-
-@dataclass(frozen=True)
-class Rules:
-    yellow_workdays: tuple[int, ...] = (3, 1)
-    due_time: dt.time = dt.time(9, 0)
-    overdue_time: dt.time = dt.time(9, 30)
-    evening_time: dt.time = dt.time(16, 30)
-    escalate_after: int = 3
-    max_per_item_per_day: int = 2
-    quiet_start: dt.time = dt.time(21, 0)
-    quiet_end: dt.time = dt.time(8, 0)
-
-    def slots(self) -> list[tuple[dt.time, str]]:
-        """Every rule's slot of a day, in the order they are applied."""
-        times = {
-            YELLOW: self.due_time,
-            DUE_MORNING: self.due_time,
-            OVERDUE: self.overdue_time,
-            ESCALATE: self.overdue_time,
-            DUE_EVENING: self.evening_time,
-        }
-        return sorted(
-            ((times[r], r) for r in RULE_ORDER), key=lambda s: (s[0], RULE_ORDER.index(s[1]))
-        )
-
-    def quiet(self, t: dt.time) -> bool:
-        return in_quiet_hours(t, self.quiet_start, self.quiet_end)
-
-
-def in_quiet_hours(t: dt.time, start: dt.time, end: dt.time) -> bool:
-    """Whether `t` falls in quiet hours [start, end), which may wrap past midnight."""
-    if start == end:
-        return False  # no quiet hours
-    if start < end:
-        return start <= t < end
-    return t >= start or t < end
 
 
 @dataclass(frozen=True)
@@ -104,6 +63,22 @@ class Nudge:
     @property
     def key(self) -> str:
         return f"nudge:{self.rule}:{self.unit_code}:{self.slot:%Y-%m-%dT%H%M}"
+
+
+@dataclass(frozen=True)
+class Sent:
+    nudge: Nudge
+    enqueued: bool  # False: already sent for this slot (a repeated or concurrent run)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "key": self.nudge.key,
+            "rule": self.nudge.rule,
+            "unit": self.nudge.unit_code,
+            "slot": self.nudge.slot.isoformat(),
+            "enqueued": self.enqueued,
+            "items": [f"#{x.task_code}" for x in self.nudge.lines],
+        }
 
 
 def passed_slots(now: dt.datetime, rules: Rules, cal: WorkCalendar) -> list[tuple[dt.time, str]]:
@@ -169,7 +144,11 @@ def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[s
     day = p.day
     out: dict[str, Line] = {}
     due = p.due_day(item.deadline)
-    if due > day and not item.milestones and p.workdays(item.deadline) not in rules.yellow_workdays:
+    if (
+        due > day
+        and not item.milestones
+        and p.workdays(item.deadline) not in rules.yellow_nudge_workdays
+    ):
         return out  # the common case: nothing due yet, no milestone to watch
 
     def line(reason: str, late: int = 0) -> Line:
@@ -191,7 +170,7 @@ def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[s
         if OVERDUE in wanted:
             out[OVERDUE] = line(f"已逾期 {late} 个工作日", late)
         # Escalate on reaching the threshold, then again every threshold's worth of workdays.
-        n = rules.escalate_after
+        n = rules.escalate_after_workdays
         if ESCALATE in wanted and n > 0 and late >= n and late % n == 0:
             out[ESCALATE] = line(f"已逾期 {late} 个工作日", late)
         return out
@@ -218,7 +197,7 @@ def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[s
         targets.append((item.deadline, "完成时限"))
         for date, what in sorted(targets):
             left = p.workdays(date)
-            if left in rules.yellow_workdays:
+            if left in rules.yellow_nudge_workdays:
                 out[YELLOW] = line(f"{what}{day_label(date)}，还剩 {left} 个工作日")
                 break
     return out
@@ -238,7 +217,7 @@ def reminders_due(
     day = now.date()
     order = {rule: i for i, (_, rule) in enumerate(slots)}
     wanted = frozenset(order)
-    cap = rules.max_per_item_per_day
+    cap = rules.max_nudges_per_item_per_day
     p = _Pass(day, cal)
     groups: dict[tuple[int, str], list[Line]] = defaultdict(list)
     for item in items:
@@ -258,17 +237,3 @@ def reminders_due(
         lines.sort(key=lambda x: (x.deadline, x.task_code, x.assignment_id))
         nudges.append(Nudge(rule, unit_code, dt.datetime.combine(day, t, now.tzinfo), tuple(lines)))
     return nudges
-
-
-def rules_from_config(r: RulesConfig) -> Rules:
-    """Rules from `[rules]`."""
-    return Rules(
-        yellow_workdays=tuple(r.yellow_nudge_workdays),
-        due_time=r.due_day_time,
-        overdue_time=r.overdue_time,
-        evening_time=r.evening_check_time,
-        escalate_after=r.escalate_after_workdays,
-        max_per_item_per_day=r.max_nudges_per_item_per_day,
-        quiet_start=r.quiet_start,
-        quiet_end=r.quiet_end,
-    )

@@ -14,17 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from schedules.workdays import WorkCalendar
-
-
-@dataclass(frozen=True)
-class ScoreRules:
-    on_time: float = 100.0
-    late_penalty: float = 10.0
-    late_floor: float = 40.0
-    extension_cap: float = 90.0
-    red_size: int = 3
-    black_size: int = 3
+from schedules.calendar import WorkCalendar
+from schedules.rules import Rules
 
 
 @dataclass(frozen=True)
@@ -48,7 +39,7 @@ class ItemScore:
     overdue: bool
 
 
-def score_item(f: Fact, as_of: dt.date, rules: ScoreRules, cal: WorkCalendar) -> ItemScore | None:
+def score_item(f: Fact, as_of: dt.date, rules: Rules, cal: WorkCalendar) -> ItemScore | None:
     """None when the item is not yet due (nothing to judge). A completion reported after
     `as_of` is not known as of that day: the item is judged as still open."""
     if f.done_on is not None and f.done_on > as_of:
@@ -59,12 +50,15 @@ def score_item(f: Fact, as_of: dt.date, rules: ScoreRules, cal: WorkCalendar) ->
         return ItemScore(f, 0.0, cal.workdays_between(f.deadline, as_of), True)
     late = max(0, cal.workdays_between(f.deadline, f.done_on)) if f.done_on > f.deadline else 0
     score = (
-        rules.on_time
+        rules.score_on_time
         if late == 0
-        else max(rules.late_floor, rules.on_time - rules.late_penalty * late)
+        else max(
+            rules.score_late_floor,
+            rules.score_on_time - rules.score_late_penalty_per_workday * late,
+        )
     )
     if f.extended:
-        score = min(score, rules.extension_cap)
+        score = min(score, rules.score_extension_cap)
     return ItemScore(f, score, late, False)
 
 
@@ -85,7 +79,7 @@ def unit_scores(
     start: dt.date,
     end: dt.date,
     as_of: dt.date,
-    rules: ScoreRules,
+    rules: Rules,
     cal: WorkCalendar,
 ) -> dict[str, UnitScore]:
     """Scores of units with at least one item due in [start, end] by `as_of`."""
@@ -130,7 +124,7 @@ class RankRow:
 def rank_group(
     scores: list[UnitScore],
     group: str,
-    rules: ScoreRules,
+    rules: Rules,
     previous: Mapping[str, tuple[int, int]],
     names: Mapping[str, str] | None = None,
 ) -> list[RankRow]:
@@ -149,7 +143,7 @@ def rank_group(
     keys = [u.sort_key() for u in ordered]
     rows: list[RankRow] = []
     n = len(ordered)
-    red_n, black_n = rules.red_size, rules.black_size
+    red_n, black_n = rules.red_list_size, rules.black_list_size
     if n < red_n + black_n:  # too few units for both lists: halve, never overlap
         red_n, black_n = min(red_n, n // 2), min(black_n, n // 2)
     for i, u in enumerate(ordered):
@@ -159,18 +153,18 @@ def rank_group(
         before = previous.get(u.unit_code)
         behind = sum(1 for k in keys if k > keys[i])
         red = rank <= red_n
-        black = not red and behind < black_n and u.score < rules.on_time
+        black = not red and behind < black_n and u.score < rules.score_on_time
         streak = (before[1] + 1 if before and before[1] > 0 else 1) if black else 0
         lost = tuple(
             {
                 "task": s.fact.task_code,
-                "lost": rules.on_time - s.score,
+                "lost": rules.score_on_time - s.score,
                 "late": s.late_workdays,
                 "overdue": s.overdue,
                 "extended": s.fact.extended,
             }
             for s in u.items
-            if s.score < rules.on_time
+            if s.score < rules.score_on_time
         )
         rows.append(
             RankRow(
@@ -191,7 +185,7 @@ def rank_group(
 def rank_all(
     scores: Mapping[str, UnitScore],
     groups: Mapping[str, str],
-    rules: ScoreRules,
+    rules: Rules,
     previous: Mapping[str, tuple[int, int]] | None = None,
     names: Mapping[str, str] | None = None,
 ) -> dict[str, list[RankRow]]:

@@ -242,7 +242,7 @@ def fake() -> Iterator[Fake]:
 
     from werkzeug.serving import make_server
 
-    from bot.fakewecom import FakeWecom, create_fake_app
+    from bot.devtools.fakewecom import FakeWecom, create_fake_app
 
     state = FakeWecom(window_seconds=WINDOW)
     state.configure(seed=7)

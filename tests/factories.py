@@ -18,6 +18,7 @@ from models import (
     Task,
     Unit,
 )
+from schedules.board import Board, publish
 
 
 def build_county(session: Session, today: dt.date) -> None:
@@ -111,7 +112,7 @@ def two_published_weeks(rt: Runtime) -> None:
     movement and a two-point trend for 河西乡."""
     from sqlalchemy import select
 
-    from bot.ranking import period_bounds, publish
+    from schedules.board import period_bounds
 
     with rt.sessions() as s:
         s.add(
@@ -125,5 +126,12 @@ def two_published_weeks(rt: Runtime) -> None:
         )
         s.flush()
         for day in (dt.date(2026, 11, 10), dt.date(2026, 11, 17)):
-            publish(s, rt, "week", *period_bounds("week", day), day + dt.timedelta(days=6))
+            freeze(s, rt, "week", *period_bounds("week", day), day + dt.timedelta(days=6))
         s.commit()
+
+
+def freeze(
+    session: Session, rt: Runtime, kind: str, start: dt.date, end: dt.date, as_of: dt.date
+) -> Board:
+    """Publish (freeze) a period as of `as_of`, with the runtime's rules, calendar and clock."""
+    return publish(session, rt.config.rules, rt.calendar, kind, start, end, as_of, rt.now())

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 import pytest
 
-from bot.backup import backup_sqlite
-from bot.outbox import enqueue
+from bot.cli.backup import backup_sqlite
 from bot.runtime import Runtime
+from models.outbox import enqueue
 from tests.conftest import County
 
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schedules.calendar import WorkCalendar
 from schedules.lights import light
 from schedules.plan import milestone_dates
-from schedules.workdays import WorkCalendar
 
 CAL = WorkCalendar()
 D = dt.date

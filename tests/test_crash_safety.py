@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.outbox import enqueue
 from bot.runtime import Runtime
 from models import Outbox
+from models.outbox import enqueue
 from tests.conftest import WINDOW, Fake
 
 KILLS = 20

@@ -13,11 +13,11 @@ import requests
 from sqlalchemy import func, select
 
 from bot.config import load_config
-from bot.outbox import enqueue
-from bot.relay import Relay, requeue
+from bot.delivery.relay import Relay, requeue
 from bot.runtime import Runtime, build_runtime
-from bot.splitting import split_message
 from models import Outbox, Setting
+from models.outbox import enqueue
+from models.splitting import split_message
 from tests.conftest import WINDOW, Fake
 
 

@@ -13,10 +13,8 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.config import RulesConfig
 from bot.db import make_engine, make_session_factory
-from bot.demo import DemoSummary, load_demo
-from bot.ledger import ledger_rows
+from bot.devtools.demo import DemoSummary, load_demo
 from models import (
     CLOSED,
     OPEN_STATUSES,
@@ -29,7 +27,9 @@ from models import (
     Unit,
 )
 from models.migrate import upgrade
-from schedules.workdays import WorkCalendar
+from schedules.calendar import WorkCalendar
+from schedules.ledger import ledger_rows
+from schedules.rules import Rules
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
 
@@ -144,7 +144,7 @@ def test_ledger_has_every_case(sessions: sessionmaker[Session]) -> None:
 def test_lights_match_the_documented_demo_story(sessions: sessionmaker[Session]) -> None:
     load(sessions)
     with sessions() as s:
-        rows = ledger_rows(s, today=TODAY, cal=WorkCalendar.from_config(), rules=RulesConfig())
+        rows = ledger_rows(s, today=TODAY, cal=WorkCalendar.from_config(), rules=Rules())
     assert all(Counter(r.light.color for r in rows)[c] > 0 for c in ("red", "yellow", "green"))
     t01 = {r.ref: (r.status, r.light.color) for r in rows if r.unit_code == "T01"}
     assert t01 == {

@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.config import load_config
-from bot.evidence import fetch_pending
-from bot.inbound import handle_message
+from bot.delivery.media import fetch_pending
+from bot.inbound.pipeline import handle_message
 from bot.runtime import Runtime, build_runtime
 from models import Progress
 from tests.conftest import Clock, County, Fake

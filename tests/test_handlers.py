@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.inbound import handle_message
+from bot.inbound.pipeline import handle_message
 from bot.runtime import Runtime
 from handlers.base import Context
 from handlers.listing import FallbackHandler, HelpHandler, ListHandler
@@ -31,13 +31,14 @@ from tests.conftest import County
 
 def ctx_for(text: str, member: Any = None, session: Any = None) -> Context:
     from bot.config import load_config
-    from schedules.workdays import WorkCalendar
+    from schedules.calendar import WorkCalendar
 
     now = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
     return Context(
         session=session,
-        config=load_config(environ={}),
+        rules=load_config(environ={}).rules,
         calendar=WorkCalendar(),
+        boards=lambda _session, _today: None,  # type: ignore[arg-type,return-value]
         member=member,
         text=text,
         now=now,

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from bot import ledger_import
-from bot.ledger_import import export_ledger
-from bot.ledger_sheet import Directory, LedgerFileError, UnitRef, parse_rows
+from bot.excel import ledger as ledger_import
+from bot.excel.ledger import export_ledger
+from bot.excel.sheet import Directory, LedgerFileError, UnitRef, parse_rows
 from bot.runtime import Runtime
 from handlers.dates import ledger_dates
 from models import AuditLog, Task, Unit
-from schedules.workdays import WorkCalendar
+from schedules.calendar import WorkCalendar
 from tests.conftest import County
 
 D = dt.date

@@ -4,6 +4,7 @@ second run), and in quiet hours."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections import defaultdict
@@ -13,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.runtime import Runtime
+from bot.scheduler import remind
 from models import IN_PROGRESS, Assignment, KeyWork, Member, Outbox, Task, Unit
-from schedules.jobs import run_due
 
 TZ = ZoneInfo("Asia/Shanghai")
 D = dt.date
@@ -73,8 +74,8 @@ def walk(rt: Runtime, first: dt.date, last: dt.date) -> None:
     while day <= last:
         for hh, mm in TICKS:
             when = dt.datetime(day.year, day.month, day.day, hh, mm, tzinfo=TZ)
-            run_due(rt, when)
-            run_due(rt, when)  # a second scheduler run, or a restart: nothing doubles
+            remind(rt, when)
+            remind(rt, when)  # a second scheduler run, or a restart: nothing doubles
         day += dt.timedelta(days=1)
 
 
@@ -165,9 +166,9 @@ def test_downtime_drops_old_slots_and_catches_up_today_once(
     county(rt)
     # Down all of 8 Oct and until the afternoon of the 9th: the morning slots of the 9th
     # are caught up at 15:00, once; the 8th's are not sent late.
-    run_due(rt, dt.datetime(2026, 9, 30, 17, 0, tzinfo=TZ))
+    remind(rt, dt.datetime(2026, 9, 30, 17, 0, tzinfo=TZ))
     with caplog.at_level(logging.WARNING, logger="schedules.jobs"):
-        sent = run_due(rt, dt.datetime(2026, 10, 9, 15, 0, tzinfo=TZ))
+        sent = remind(rt, dt.datetime(2026, 10, 9, 15, 0, tzinfo=TZ))
     assert sorted((s.nudge.rule, s.nudge.unit_code) for s in sent) == [
         ("due_morning", "A"),
         ("escalate", "A"),
@@ -177,7 +178,7 @@ def test_downtime_drops_old_slots_and_catches_up_today_once(
     assert all(s.enqueued and s.nudge.slot.date() == D(2026, 10, 9) for s in sent)
     (warning,) = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert "3 slot(s)" in warning and "10-08 09:00, 10-08 09:30, 10-08 16:30" in warning
-    again = run_due(rt, dt.datetime(2026, 10, 9, 15, 1, tzinfo=TZ))
+    again = remind(rt, dt.datetime(2026, 10, 9, 15, 1, tzinfo=TZ))
     assert not any(s.enqueued for s in again)
     with rt.sessions() as s:
         assert not s.scalars(select(Outbox).where(Outbox.dedupe_key.like("%2026-10-08%"))).all()
@@ -187,25 +188,22 @@ def test_plan_templates_and_extensions_move_milestones(
     db_url: str, engine: object, clock: object
 ) -> None:
     from bot.config import load_config
-    from bot.ledger import ledger_rows
     from bot.runtime import build_runtime
+    from schedules.ledger import ledger_rows
 
     cfg = load_config(environ={}, overrides={"database": {"url": db_url}})
-    cfg = type(cfg)(**{**cfg.__dict__, "plans": {"安全生产": ({"name": "摸底", "offset": 2},)}})
+    plans = {"安全生产": ({"name": "摸底", "offset": 2},)}
+    cfg = dataclasses.replace(cfg, rules=dataclasses.replace(cfg.rules, plans=plans))
     rt = build_runtime(cfg, clock=clock, engine=engine)  # type: ignore[arg-type]
     county(rt)
     with rt.sessions() as s:
-        rows = ledger_rows(
-            s, today=D(2026, 9, 28), cal=rt.calendar, rules=cfg.rules, task_code=1, plans=cfg.plans
-        )
+        rows = ledger_rows(s, today=D(2026, 9, 28), cal=rt.calendar, rules=cfg.rules, task_code=1)
         # two workdays before Fri 9 Oct, across 国庆: Wed 30 Sep
         assert [m.date for m in rows[0].milestones] == [D(2026, 9, 30)]
         a = s.scalars(select(Assignment).join(Assignment.task).where(Task.code == 1)).one()
         a.deadline_override = D(2026, 10, 16)  # an approved extension
         s.commit()
-        rows = ledger_rows(
-            s, today=D(2026, 9, 28), cal=rt.calendar, rules=cfg.rules, task_code=1, plans=cfg.plans
-        )
+        rows = ledger_rows(s, today=D(2026, 9, 28), cal=rt.calendar, rules=cfg.rules, task_code=1)
         assert [m.date for m in rows[0].milestones] == [D(2026, 10, 14)]
-    sent = run_due(rt, dt.datetime(2026, 10, 14, 9, 0, tzinfo=TZ))
+    sent = remind(rt, dt.datetime(2026, 10, 14, 9, 0, tzinfo=TZ))
     assert any("摸底" in x.reason for s_ in sent for x in s_.nudge.lines)

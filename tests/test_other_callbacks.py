@@ -11,8 +11,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot.binding import issue_code
 from bot.config import Config, load_config
+from bot.inbound.binding import issue_code
 from bot.runtime import Runtime
 from models import InboundMessage, Member, Progress
 from tests.conftest import Clock, County, LiveServer, serve_app

@@ -6,13 +6,15 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.demo import load_demo
-from bot.inbound import handle_message
-from bot.ranking import broadcast, compute, period_bounds, publish, publish_due
+from bot.devtools.demo import load_demo
+from bot.inbound.pipeline import handle_message
 from bot.runtime import Runtime
+from bot.scheduler import board_broadcast, publish
 from models import CLOSED, Assignment, KeyWork, Outbox, RankingSnapshot, Task, Unit
+from schedules.board import compute, period_bounds
 from schedules.periods import week_window
 from tests.conftest import Clock
+from tests.factories import freeze
 
 D = dt.date
 UTC = dt.UTC
@@ -72,9 +74,9 @@ def two_weeks(rt: Runtime) -> None:
 def test_weekly_publication_streaks_and_immutability(rt: Runtime, clock: Clock) -> None:
     two_weeks(rt)
     with rt.sessions() as s:
-        first = publish(s, rt, "week", *period_bounds("week", D(2026, 11, 17)), D(2026, 11, 20))
+        first = freeze(s, rt, "week", *period_bounds("week", D(2026, 11, 17)), D(2026, 11, 20))
         s.commit()
-        second = publish(s, rt, "week", *period_bounds("week", D(2026, 11, 24)), D(2026, 11, 27))
+        second = freeze(s, rt, "week", *period_bounds("week", D(2026, 11, 24)), D(2026, 11, 27))
         s.commit()
         names = {str(u.id): u.code for u in s.scalars(select(Unit))}
 
@@ -106,10 +108,10 @@ def test_weekly_publication_streaks_and_immutability(rt: Runtime, clock: Clock) 
         a = s.scalars(select(Assignment).join(Assignment.task).where(Task.code == 2)).one()
         a.status, a.reported_at = CLOSED, dt.datetime(2026, 11, 26, 8, tzinfo=UTC)
         s.commit()
-        again = publish(s, rt, "week", *period_bounds("week", D(2026, 11, 17)), D(2026, 11, 28))
+        again = freeze(s, rt, "week", *period_bounds("week", D(2026, 11, 17)), D(2026, 11, 28))
         fresh = compute(
             s,
-            rt.config,
+            rt.config.rules,
             rt.calendar,
             "week",
             *period_bounds("week", D(2026, 11, 17)),
@@ -124,8 +126,8 @@ def test_broadcast_fits_the_markdown_limit_and_carries_each_units_line(rt: Runti
     with rt.sessions() as s:
         load_demo(s, D(2026, 11, 25))
         s.commit()
-        board = publish(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 11, 27))
-        sent = broadcast(s, rt, board)
+        board = freeze(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 11, 27))
+        sent = board_broadcast(rt)(s, board, rt.now())
         s.commit()
         rows = s.scalars(select(Outbox).where(Outbox.msg_type == "markdown")).all()
     assert sent == len(rows) == 46  # 45 unit groups and the supervision office
@@ -135,27 +137,27 @@ def test_broadcast_fits_the_markdown_limit_and_carries_each_units_line(rt: Runti
     office = next(r for r in rows if r.target == "demo-DCS")
     assert "（全表）" in office.payload["content"]
     with rt.sessions() as s:  # a second broadcast of the same period sends nothing
-        assert broadcast(s, rt, board) == 0
+        assert board_broadcast(rt)(s, board, rt.now()) == 0
 
 
 def test_publish_due_only_at_the_configured_hour_and_once(rt: Runtime) -> None:
     two_weeks(rt)
     tz = rt.tz
-    assert publish_due(rt, dt.datetime(2026, 11, 27, 16, 59, tzinfo=tz)) == 0  # Friday, early
-    assert publish_due(rt, dt.datetime(2026, 11, 26, 17, 30, tzinfo=tz)) == 0  # Thursday
-    assert publish_due(rt, dt.datetime(2026, 11, 27, 17, 0, tzinfo=tz)) == 7
-    assert publish_due(rt, dt.datetime(2026, 11, 27, 17, 1, tzinfo=tz)) == 0
+    assert publish(rt, dt.datetime(2026, 11, 27, 16, 59, tzinfo=tz)) == 0  # Friday, early
+    assert publish(rt, dt.datetime(2026, 11, 26, 17, 30, tzinfo=tz)) == 0  # Thursday
+    assert publish(rt, dt.datetime(2026, 11, 27, 17, 0, tzinfo=tz)) == 7
+    assert publish(rt, dt.datetime(2026, 11, 27, 17, 1, tzinfo=tz)) == 0
 
 
 def test_a_missed_publication_is_caught_up_once_and_never_at_night(rt: Runtime) -> None:
     two_weeks(rt)
     tz = rt.tz
     # Back at 22:00 on the ranking Friday: quiet hours, nothing is broadcast.
-    assert publish_due(rt, dt.datetime(2026, 11, 27, 22, 0, tzinfo=tz)) == 0
+    assert publish(rt, dt.datetime(2026, 11, 27, 22, 0, tzinfo=tz)) == 0
     # Down all of Tuesday 1 December (the month's first workday): Wednesday publishes
     # November's evaluation, once.
-    assert publish_due(rt, dt.datetime(2026, 12, 2, 17, 0, tzinfo=tz)) == 7
-    assert publish_due(rt, dt.datetime(2026, 12, 3, 17, 0, tzinfo=tz)) == 0
+    assert publish(rt, dt.datetime(2026, 12, 2, 17, 0, tzinfo=tz)) == 7
+    assert publish(rt, dt.datetime(2026, 12, 3, 17, 0, tzinfo=tz)) == 0
     with rt.sessions() as s:
         months = s.scalars(
             select(RankingSnapshot.period_start).where(RankingSnapshot.period_kind == "month")
@@ -188,12 +190,12 @@ def test_ranking_in_chat(rt: Runtime, clock: Clock) -> None:
 def test_excel_export_of_a_published_week(rt: Runtime, tmp_path: object) -> None:
     from openpyxl import load_workbook
 
-    from bot.excel_export import export_ranking
-    from bot.ranking import stored
+    from bot.excel.ranking import export_ranking
+    from schedules.board import stored
 
     two_weeks(rt)
     with rt.sessions() as s:
-        publish(s, rt, "week", *period_bounds("week", D(2026, 11, 24)), D(2026, 11, 27))
+        freeze(s, rt, "week", *period_bounds("week", D(2026, 11, 24)), D(2026, 11, 27))
         s.commit()
         board = stored(s, "week", *period_bounds("week", D(2026, 11, 24)))
         assert board is not None
@@ -215,8 +217,8 @@ def test_board_picture_is_a_valid_png_showing_every_ranked_unit(rt: Runtime) -> 
 
     from PIL import Image
 
-    from bot.board_image import cjk_font, render_board
-    from bot.ranking import board_data
+    from bot.delivery.picture import cjk_font, render_board
+    from handlers.notices import board_data
     from tests.conftest import service_missing
 
     if cjk_font() is None:
@@ -224,9 +226,9 @@ def test_board_picture_is_a_valid_png_showing_every_ranked_unit(rt: Runtime) -> 
     with rt.sessions() as s:
         load_demo(s, D(2026, 11, 25))
         s.commit()
-        board = publish(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 11, 27))
+        board = freeze(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 11, 27))
         drawn = render_board(board_data(board))
-        broadcast(s, rt, board)
+        board_broadcast(rt)(s, board, rt.now())
         s.commit()
         images = s.scalars(select(Outbox).where(Outbox.msg_type == "image")).all()
     assert drawn is not None
@@ -243,15 +245,15 @@ def test_board_picture_is_a_valid_png_showing_every_ranked_unit(rt: Runtime) -> 
 
 
 def test_monthly_evaluation_on_the_next_months_first_workday_and_the_trend(rt: Runtime) -> None:
-    from bot.ranking import trend
+    from schedules.board import trend
 
     two_weeks(rt)
     tz = rt.tz
-    assert publish_due(rt, dt.datetime(2026, 11, 27, 17, 0, tzinfo=tz)) == 7  # the week only
-    assert publish_due(rt, dt.datetime(2026, 11, 30, 17, 5, tzinfo=tz)) == 0  # 30日 not over
-    assert publish_due(rt, dt.datetime(2026, 12, 1, 16, 0, tzinfo=tz)) == 0  # not yet 17:00
-    assert publish_due(rt, dt.datetime(2026, 12, 1, 17, 5, tzinfo=tz)) == 7  # November
-    assert publish_due(rt, dt.datetime(2026, 12, 2, 17, 5, tzinfo=tz)) == 0
+    assert publish(rt, dt.datetime(2026, 11, 27, 17, 0, tzinfo=tz)) == 7  # the week only
+    assert publish(rt, dt.datetime(2026, 11, 30, 17, 5, tzinfo=tz)) == 0  # 30日 not over
+    assert publish(rt, dt.datetime(2026, 12, 1, 16, 0, tzinfo=tz)) == 0  # not yet 17:00
+    assert publish(rt, dt.datetime(2026, 12, 1, 17, 5, tzinfo=tz)) == 7  # November
+    assert publish(rt, dt.datetime(2026, 12, 2, 17, 5, tzinfo=tz)) == 0
     with rt.sessions() as s:
         kinds = {
             (k, a, b)
@@ -267,7 +269,7 @@ def test_monthly_evaluation_on_the_next_months_first_workday_and_the_trend(rt: R
             ("week", D(2026, 11, 20), D(2026, 11, 26)),
             ("month", D(2026, 11, 1), D(2026, 11, 30)),
         }
-        publish(s, rt, "week", *week_window(D(2026, 11, 20), None), D(2026, 11, 20))
+        freeze(s, rt, "week", *week_window(D(2026, 11, 20), None), D(2026, 11, 20))
         s.commit()
         cgz = s.scalars(select(Unit).where(Unit.code == "CGZ")).one()
         weeks = trend(s, cgz.id)
@@ -306,9 +308,9 @@ def test_items_due_on_publication_day_weekend_or_month_end_are_judged_next_time(
             s.add_all([t, a])
         s.commit()
     # Friday 27th: the window 20–26 has nothing due yet, so nothing is stored.
-    publish_due(rt, dt.datetime(2026, 11, 27, 17, 0, tzinfo=tz))
-    publish_due(rt, dt.datetime(2026, 12, 1, 17, 0, tzinfo=tz))  # November's evaluation
-    publish_due(rt, dt.datetime(2026, 12, 4, 17, 0, tzinfo=tz))  # the week 27th–3rd
+    publish(rt, dt.datetime(2026, 11, 27, 17, 0, tzinfo=tz))
+    publish(rt, dt.datetime(2026, 12, 1, 17, 0, tzinfo=tz))  # November's evaluation
+    publish(rt, dt.datetime(2026, 12, 4, 17, 0, tzinfo=tz))  # the week 27th–3rd
     with rt.sessions() as s:
         names = {u.id: u.code for u in s.scalars(select(Unit))}
         got = {
@@ -340,7 +342,7 @@ def test_rank_command_json_and_publish_only_after_the_period(
 
     from click.testing import CliRunner
 
-    from schedules.rank_commands import rank
+    from bot.cli.rank import rank
 
     two_weeks(rt)
     state = SimpleNamespace(runtime=rt)
@@ -415,8 +417,8 @@ def test_a_large_county_still_gets_one_message_per_unit_within_the_byte_limit(
                     a.reported_at = dt.datetime(done.year, done.month, done.day, 1, tzinfo=UTC)
                 s.add_all([t, a])
         s.commit()
-        board = publish(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 12, 1))
-        broadcast(s, rt, board)
+        board = freeze(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 12, 1))
+        board_broadcast(rt)(s, board, rt.now())
         s.commit()
         rows = s.scalars(select(Outbox).where(Outbox.msg_type == "markdown")).all()
     assert all(len(r.payload["content"].encode("utf-8")) <= 4096 for r in rows)

@@ -7,10 +7,10 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from bot.outbox import enqueue
-from bot.relay import claim, deliver_once
+from bot.delivery.relay import claim, deliver_once
 from bot.runtime import Runtime
 from models import Outbox
+from models.outbox import enqueue
 from tests.conftest import Clock
 
 

@@ -8,16 +8,15 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schedules.calendar import WorkCalendar
 from schedules.plan import milestone_dates
 from schedules.reminders import (
-    ESCALATE,
     Item,
-    Rules,
     dropped_slots,
     passed_slots,
     reminders_due,
 )
-from schedules.workdays import WorkCalendar
+from schedules.rules import ESCALATE, Rules
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar()
@@ -69,7 +68,7 @@ def test_slots_not_yet_come_are_not_due() -> None:
 
 def test_cap_per_item_per_day() -> None:
     day = D(2026, 11, 25)
-    rules = Rules(max_per_item_per_day=1)
+    rules = Rules(max_nudges_per_item_per_day=1)
     assert [n.rule for n in reminders_due([item(1, "A", day)], at(day, 17), rules, CAL)] == [
         "due_morning"
     ]
@@ -174,12 +173,12 @@ def test_dropped_slots_are_those_of_earlier_workdays_only() -> None:
 times_of_day = st.times().map(lambda t: t.replace(second=0, microsecond=0))
 any_rules = st.builds(
     Rules,
-    yellow_workdays=st.lists(st.integers(1, 5), max_size=3, unique=True).map(tuple),
-    due_time=times_of_day,
+    yellow_nudge_workdays=st.lists(st.integers(1, 5), max_size=3, unique=True).map(tuple),
+    due_day_time=times_of_day,
     overdue_time=times_of_day,
-    evening_time=times_of_day,
-    escalate_after=st.integers(0, 5),
-    max_per_item_per_day=st.integers(0, 4),
+    evening_check_time=times_of_day,
+    escalate_after_workdays=st.integers(0, 5),
+    max_nudges_per_item_per_day=st.integers(0, 4),
     quiet_start=times_of_day,
     quiet_end=times_of_day,
 )
@@ -218,7 +217,7 @@ def test_any_rules_any_ledger(
         if n.rule != ESCALATE:
             for x in n.lines:
                 per_item[x.assignment_id] = per_item.get(x.assignment_id, 0) + 1
-    assert all(c <= rules.max_per_item_per_day for c in per_item.values())
+    assert all(c <= rules.max_nudges_per_item_per_day for c in per_item.values())
 
 
 @settings(deadline=None)

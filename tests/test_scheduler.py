@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.runtime import Runtime
-from schedules.runner import LEASE_TTL, SchedulerService
+from bot.scheduler import LEASE_TTL, SchedulerService
 from tests.conftest import Clock
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -72,8 +72,8 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
 
     from sqlalchemy import select
 
+    from bot.scheduler import remind
     from models import Lease, Outbox
-    from schedules.jobs import run_due
     from tests.test_month_walk import county
 
     county(rt)  # items long overdue by today's date: nudges are due on any workday slot
@@ -125,7 +125,7 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
     assert len(leases) == 1
     assert seen("scheduler lease taken") == 1, logs  # exactly one process ever held it
     now = dt.datetime.now(dt.UTC)  # the processes run on the real clock
-    expected = sorted(sent.nudge.key for sent in run_due(rt, now, dry_run=True))
+    expected = sorted(sent.nudge.key for sent in remind(rt, now, dry_run=True))
     assert sources == expected  # what the rules say for now (nothing in quiet hours)
     assert len(keys) == len(set(keys))  # once
 
@@ -136,24 +136,26 @@ def test_a_racing_run_sends_nothing_twice(rt: Runtime, monkeypatch: pytest.Monke
     (On MariaDB's repeatable read our insert hits the unique key and the pass is redone.)"""
     from sqlalchemy import select
 
+    from bot.scheduler import remind
     from models import Outbox
     from schedules import jobs
+    from schedules.reminders import Sent
     from tests.test_month_walk import county
 
     county(rt)
     at = dt.datetime(2026, 10, 13, 10, 0, tzinfo=TZ)
     real = jobs.reminders_due
-    raced: list[list[jobs.Sent]] = []
+    raced: list[list[Sent]] = []
 
     def racing(*args: object, **kwargs: object) -> object:
         nudges = real(*args, **kwargs)  # type: ignore[arg-type]
         if not raced:
             raced.append([])
-            raced[0] = jobs.run_due(rt, at)  # the other run, on its own connection
+            raced[0] = remind(rt, at)  # the other run, on its own connection
         return nudges
 
     monkeypatch.setattr(jobs, "reminders_due", racing)
-    ours = jobs.run_due(rt, at)
+    ours = remind(rt, at)
     assert [s_.enqueued for s_ in raced[0]] == [True, True, True]
     assert [s_.nudge.key for s_ in ours] == [s_.nudge.key for s_ in raced[0]]
     assert not any(s_.enqueued for s_ in ours)
@@ -222,7 +224,7 @@ def test_duban_tick_at_a_moment(db_url: str, rt: Runtime) -> None:
 
 def test_stand_ins_on_leave_are_followed() -> None:
     from models import Member
-    from schedules.jobs import present
+    from handlers.notices import present
 
     day = dt.date(2026, 10, 9)
     head = Member(userid="head", name="负责人", roles=["head"], active=True)

@@ -8,11 +8,12 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schedules.scoring import Fact, ScoreRules, movement_label, rank_all, score_item, unit_scores
-from schedules.workdays import WorkCalendar
+from schedules.calendar import WorkCalendar
+from schedules.rules import Rules
+from schedules.scoring import Fact, movement_label, rank_all, score_item, unit_scores
 
 CAL = WorkCalendar()
-RULES = ScoreRules()
+RULES = Rules()
 D = dt.date
 WEEK = (D(2026, 11, 23), D(2026, 11, 29))
 AS_OF = D(2026, 11, 27)  # Friday
@@ -109,7 +110,7 @@ def test_bounded_and_earlier_never_scores_lower(
     assert s1 is not None and s2 is not None
     assert 0 <= s2.score <= s1.score <= 100
     if extended:
-        assert s1.score <= RULES.extension_cap
+        assert s1.score <= RULES.score_extension_cap
     open_ = score_item(fact(1, "A", deadline, None), as_of, RULES, CAL)
     assert open_ is not None and open_.score == 0 and s2.score >= open_.score
 
@@ -129,7 +130,7 @@ def test_unit_scores_stay_within_bounds(
     board = rank_all(scores, dict.fromkeys("ABCDEFGH", "township"), RULES)
     rows_ = board["township"]
     assert not any(r.red and r.black for r in rows_)
-    assert not any(r.black and r.score >= RULES.on_time for r in rows_)  # lost nothing
+    assert not any(r.black and r.score >= RULES.score_on_time for r in rows_)  # lost nothing
     assert [r.score for r in rows_] == sorted((r.score for r in rows_), reverse=True)
 
 
@@ -197,7 +198,7 @@ def test_a_completion_after_the_evaluation_day_is_not_known_yet(
             fact(1, "A", deadline, None, extended=extended), as_of, RULES, CAL
         )
     else:
-        assert judged is None or judged.score >= min(RULES.late_floor, RULES.extension_cap)
+        assert judged is None or judged.score >= min(RULES.score_late_floor, RULES.score_extension_cap)
 
 
 @given(

@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.config import load_config
-from bot.outbox import enqueue
 from bot.runtime import Runtime, build_runtime
 from bot.web.auth import create_account
 from models import Account, Setting
 from models.migrate import upgrade
+from models.outbox import enqueue
 from tests.conftest import DEFAULT_NOW, Clock, County
 
 PASSWORD = "correct horse battery"
@@ -255,7 +255,7 @@ def test_rankings_page_api_excel_and_picture(user: FlaskClient, rt: Runtime) -> 
     assert xlsx.status_code == 200
     wb = load_workbook(io.BytesIO(xlsx.data))
     assert wb.sheetnames == ["乡镇", "部门"]
-    from bot.board_image import cjk_font
+    from bot.delivery.picture import cjk_font
 
     png = user.get("/rankings/board.png?period=week&from=2026-11-16&to=2026-11-22")
     if cjk_font() is None:
@@ -287,10 +287,11 @@ def test_calendar_warning_banner(db_url: str, engine: object, county: County) ->
 def test_unit_trend_api_and_chart(user: FlaskClient, rt: Runtime) -> None:
     import datetime as dt
 
-    from bot.ranking import period_bounds, publish
+    from schedules.board import period_bounds
+    from tests.factories import freeze
 
     with rt.sessions() as s:
-        publish(s, rt, "week", *period_bounds("week", dt.date(2026, 11, 17)), dt.date(2026, 11, 22))
+        freeze(s, rt, "week", *period_bounds("week", dt.date(2026, 11, 17)), dt.date(2026, 11, 22))
         s.commit()
     data = user.get("/api/units/CGZ/trend").get_json()
     assert data["weeks"] == [
@@ -325,7 +326,7 @@ def test_units_page_lists_the_worst_first(user: FlaskClient) -> None:
 def test_task_page_shows_history_and_audit_in_beijing_time(user: FlaskClient, rt: Runtime) -> None:
     import datetime as dt
 
-    from bot.actions import claim_done
+    from handlers.actions import claim_done
     from models import Assignment, Member, Task, Unit
 
     with rt.sessions() as s:
@@ -337,7 +338,7 @@ def test_task_page_shows_history_and_audit_in_beijing_time(user: FlaskClient, rt
         )
         who = s.scalar(select(Member).where(Member.userid == "cgz_liaison"))
         at = dt.datetime(2026, 11, 25, 1, 30, tzinfo=dt.UTC)
-        claim_done(s, a, who, note="已全部排查完毕", now=at, source="inbound:19")
+        claim_done(s, a, who, note="已全部排查完毕", now=at, today=at.date(), source="inbound:19")
         s.commit()
     page = text(user.get("/task/1").get_data(as_text=True))
     assert "2026-11-25 09:30 城关镇 张联络 报完成 已全部排查完毕" in page
@@ -401,7 +402,7 @@ def test_healthz_when_the_sqlite_file_cannot_be_opened(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_every_page_renders_on_the_demo_county(rt: Runtime) -> None:
-    from bot.demo import load_demo
+    from bot.devtools.demo import load_demo
     from models import Task, Unit
 
     with rt.sessions() as s:

@@ -20,7 +20,8 @@ from tests.conftest import Clock, County, LiveServer, serve_app
 from tests.wecom_peer import WecomPeer, event_xml, image_xml, text_xml
 
 VECTORS = json.loads(
-    (Path(__file__).resolve().parents[2] / "shared" / "wecom-test-vectors.json").read_text(
+    # WeCom's published vectors, copied into the repository: the suite reads nothing outside it.
+    (Path(__file__).resolve().parent / "data" / "wecom-test-vectors.json").read_text(
         encoding="utf-8"
     )
 )
@@ -265,14 +266,14 @@ def test_unconfigured_callback_is_404(db_url: str, engine: object, clock: Clock)
 def test_busy_webhook_acknowledges_at_once_and_the_worker_answers_by_message(
     server: LiveServer, peer: WecomPeer, clock: Clock, county: County
 ) -> None:
-    from bot.inbound import process_pending
+    from bot.inbound.pipeline import process_pending
     from models import Outbox
 
     params, body = peer.callback(
         text_xml("cgz_liaison", "完成 #3 忙时上报", 9500, CORP), now_ts(clock)
     )
     # A burst: as many callbacks in flight as the inline limit allows.
-    from bot.callbacks.common import InFlight
+    from bot.inbound.callbacks.common import InFlight
 
     flight = InFlight()
     flight.count = server.rt.config.web.inline_limit
@@ -306,9 +307,9 @@ def test_a_database_failure_after_storing_is_finished_by_the_worker(
     county: County,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bot.callbacks.common as common
+    import bot.inbound.callbacks.common as common
     from bot.db import DatabaseUnavailable
-    from bot.inbound import process_pending
+    from bot.inbound.pipeline import process_pending
 
     def down(*_: object, **__: object) -> None:
         raise DatabaseUnavailable("connection lost")
@@ -324,7 +325,7 @@ def test_a_database_failure_after_storing_is_finished_by_the_worker(
 
 
 def test_the_worker_yields_to_a_burst_but_never_defers_a_message_for_long() -> None:
-    from bot.inbound import BURST_QUIET, MAX_DEFER, yield_to_burst
+    from bot.inbound.pipeline import BURST_QUIET, MAX_DEFER, yield_to_burst
 
     now = dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC)
     ms = dt.timedelta(milliseconds=1)

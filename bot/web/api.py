@@ -48,7 +48,7 @@ def units() -> Any:
 @bp.get("/units/<code>/trend")
 @login_required
 def unit_trend(code: str) -> Any:
-    from bot.ranking import trend
+    from schedules.board import trend
 
     with rt().sessions() as db:
         unit = db.scalar(select(Unit).where(Unit.code == code))

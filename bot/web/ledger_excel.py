@@ -9,8 +9,8 @@ from typing import Any
 from flask import abort, g, render_template, request, send_file
 from sqlalchemy import select
 
-from bot.ledger_import import ImportReport, export_ledger, run_import
-from bot.ledger_sheet import LedgerFileError
+from bot.excel.ledger import ImportReport, export_ledger, run_import
+from bot.excel.sheet import LedgerFileError
 from bot.web.auth import login_required
 from bot.web.views import bp, rt
 from models import Member

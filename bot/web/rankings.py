@@ -10,18 +10,17 @@ from typing import Any
 
 from flask import abort, jsonify, render_template, request, send_file
 
-from bot.ranking import (
+from bot.web import api
+from bot.web.auth import login_required
+from bot.web.views import bp, rt
+from handlers.notices import board_data, board_json
+from schedules.board import (
     Board,
-    board_data,
     board_for,
-    board_json,
     choose_period,
     published_periods,
     trends,
 )
-from bot.web import api
-from bot.web.auth import login_required
-from bot.web.views import bp, rt
 from schedules.periods import day_label
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -36,7 +35,7 @@ def requested_board() -> Board:
         try:
             kind, first, last = choose_period(
                 db,
-                r.config,
+                r.config.rules,
                 r.today(),
                 args.get("period") or None,
                 args.get("from") or None,
@@ -44,7 +43,7 @@ def requested_board() -> Board:
             )
         except ValueError as exc:
             abort(400, description=str(exc))
-        return board_for(db, r.config, r.calendar, kind, first, last, r.today())
+        return board_for(db, r.config.rules, r.calendar, kind, first, last, r.today())
 
 
 def sparkline(points: list[dict[str, object]]) -> dict[str, object] | None:
@@ -88,7 +87,7 @@ def rankings() -> Any:
 @bp.get("/rankings/export.xlsx")
 @login_required
 def rankings_export() -> Any:
-    from bot.excel_export import export_ranking
+    from bot.excel.ranking import export_ranking
 
     board = requested_board()
     buf = io.BytesIO()
@@ -101,7 +100,7 @@ def rankings_export() -> Any:
 @bp.get("/rankings/board.png")
 @login_required
 def rankings_picture() -> Any:
-    from bot.board_image import render_board
+    from bot.delivery.picture import render_board
 
     drawn = render_board({**board_data(requested_board()), "today": rt().today()})
     if drawn is None:

@@ -23,11 +23,11 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
 from bot.db import DatabaseUnavailable
-from bot.ledger import LedgerRow, ledger_rows
-from bot.ranking import trend
 from bot.runtime import Runtime
 from bot.web.auth import login_required
 from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
+from schedules.board import trend
+from schedules.ledger import LedgerRow, ledger_rows
 from schedules.periods import day_label, range_label
 from schedules.plan import effective_plan, milestone_dates
 
@@ -146,9 +146,7 @@ def install(app: Flask) -> None:
 def rows_where(db: Any, **filters: Any) -> list[LedgerRow]:
     """Ledger rows as of today, with this deployment's calendar, rules and plans."""
     r = rt()
-    return ledger_rows(
-        db, today=r.today(), cal=r.calendar, rules=r.config.rules, plans=r.config.plans, **filters
-    )
+    return ledger_rows(db, today=r.today(), cal=r.calendar, rules=r.config.rules, **filters)
 
 
 def status_arg() -> str | None:
@@ -289,7 +287,9 @@ def task(code: int) -> Any:
             # The plan as set for the task's own deadline; each unit's row follows its
             # own deadline once an extension is approved.
             milestones=milestone_dates(
-                t.deadline, effective_plan(t.plan, t.key_work.name, r.config.plans), r.calendar
+                t.deadline,
+                effective_plan(t.plan, t.key_work.name, r.config.rules.plans),
+                r.calendar,
             ),
         )
 

@@ -14,9 +14,9 @@ from flask import abort, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 from wechatpy.exceptions import WeChatClientException
 
+from bot.delivery.wecom_api import app_client
 from bot.runtime import Runtime
 from bot.web.auth import bp, local_path, sign_in
-from bot.wecom_api import app_client
 from models import Member
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,95 @@
+"""What every `duban` command shares: the group, its state (config and runtime, built on
+first use) and small output helpers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import unicodedata
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from bot.config import Config, load_config
+from bot.db import DatabaseUnavailable
+from bot.logs import setup_logging
+from bot.runtime import Runtime, build_runtime
+
+log = logging.getLogger("duban")
+
+
+class State:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._rt: Runtime | None = None
+
+    @property
+    def config(self) -> Config:
+        return self.runtime.config
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._rt is None:
+            cfg = load_config(self.config_path)
+            setup_logging(cfg.log)
+            self._rt = build_runtime(cfg)
+        return self._rt
+
+
+def needs_db(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Commands that need a migrated database: clear errors instead of tracebacks."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from models.migrate import is_initialised
+
+        state: State = click.get_current_context().obj
+        try:
+            if fn.__name__ not in ("init", "demo") and not is_initialised(state.runtime.engine):
+                raise click.ClickException(
+                    "数据库尚未初始化 database not initialised: run `duban init`"
+                )
+            return fn(*args, **kwargs)
+        except (OperationalError, DatabaseUnavailable) as exc:
+            raise click.ClickException(f"数据库不可用 database unavailable: {exc}") from exc
+
+    return wrapper
+
+
+def emit(data: Any, as_json: bool, lines: Callable[[], list[str]]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        for line in lines():
+            click.echo(line)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    envvar="DUBAN_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="TOML config file (default: none = SQLite ./duban.db + sandbox).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """督办机器人 duban: supervision-reminder bot for WeCom and WeChat."""
+    ctx.obj = State(config_path)
+
+
+def pad(text: str, width: int) -> str:
+    """Left-align in a terminal: Chinese characters take two columns."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)
+
+
+def quiet_conversation() -> None:
+    """The per-message INFO lines belong in the service log, not between a conversation's
+    lines on the operator's terminal; warnings still show."""
+    root = logging.getLogger()
+    if root.level == logging.INFO:
+        root.setLevel(logging.WARNING)

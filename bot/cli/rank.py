@@ -1,0 +1,89 @@
+"""`duban rank`: scores and rankings for a week, a month or any range."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bot.cli.base import State, cli, needs_db, pad
+from bot.scheduler import board_broadcast
+from handlers.notices import board_data, board_json
+from schedules.board import board_for, choose_period
+from schedules.board import publish as freeze
+
+
+@cli.command()
+@click.option(
+    "--period",
+    type=click.Choice(["week", "month"]),
+    default=None,
+    help="week (default): the weekly window the next publication judges; month: this "
+    "calendar month. With --from/--to: the kind of the given range.",
+)
+@click.option("--from", "start", default=None, help="First day of a range (YYYY-MM-DD).")
+@click.option("--to", "end", default=None, help="Last day of a range (YYYY-MM-DD).")
+@click.option(
+    "--publish", is_flag=True, help="Freeze a period that is over as a snapshot and broadcast it."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--xlsx",
+    "xlsx",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write the evaluation to this Excel file.",
+)
+@click.pass_obj
+@needs_db
+def rank(
+    state: State,
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    publish: bool,
+    as_json: bool,
+    xlsx: str | None,
+) -> None:
+    """Unit scores and ranks, townships and departments separately, red and black lists.
+
+    A published period is shown exactly as published; any other is computed as of today.
+    """
+    rt = state.runtime
+    today = rt.today()
+    with rt.sessions() as session:
+        try:
+            kind, first, last = choose_period(session, rt.config.rules, today, period, start, end)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        if publish:
+            if today <= last:
+                raise click.UsageError(
+                    f"{first} … {last} is not over yet: items due on its last day cannot be "
+                    "judged before the next day"
+                )
+            now = rt.now()
+            board = freeze(session, rt.config.rules, rt.calendar, kind, first, last, today, now)
+            sent = board_broadcast(rt)(session, board, now)
+            session.commit()
+            click.echo(f"published; {sent} group message(s) queued", err=True)
+        else:
+            board = board_for(session, rt.config.rules, rt.calendar, kind, first, last, today)
+        data = board_data(board)
+        if xlsx:
+            from bot.excel.ranking import export_ranking
+
+            click.echo(f"已写入 {export_ranking(board, xlsx)}", err=True)
+    if as_json:
+        out = board_json(board)
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"{first} … {last} ({'已发布' if board.frozen else '实时'})")
+    for g in data["groups"]:  # type: ignore[attr-defined]
+        click.echo(f"【{g['label']}】")
+        for r in g["rows"]:
+            flag = "红榜" if r["red"] else ("黑榜" if r["black"] else "")
+            click.echo(
+                f"  {r['rank']:>2}. {pad(r['name'], 16)} {r['score']:>6}  "
+                f"{pad(str(r['move']), 11)} {flag}"
+            )

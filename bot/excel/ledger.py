@@ -1,0 +1,306 @@
+"""Ledger (台账) import and export with openpyxl.
+
+Import is all-or-nothing: every row is read and checked first; one bad row and nothing is
+written, with every row's error listed. A re-import matches tasks by key work and content,
+so importing the office's updated sheet again changes what changed and adds what is new;
+it never deletes a unit's ledger row (its reports stay), it says so instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from bot.config import Config
+from bot.excel.sheet import SheetTask, directory_from, parse_sheet, sorted_plan
+from bot.runtime import Runtime
+from models import OPEN_STATUSES, STATUS_LABELS, Assignment, KeyWork, Task, Unit
+from models.audit import audit
+from schedules.calendar import WorkCalendar
+from schedules.ledger import ledger_rows
+from schedules.periods import day_label
+from schedules.plan import milestone_dates
+
+HEADER = ["序号", "重点工作", "任务内容", "牵头单位", "责任单位", "完成时限", "关键节点", "分值"]
+EXTRA = ["完成情况", "灯"]
+LIGHT_LABELS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "done": "已完成"}
+KEY_WORK_MAX = 64
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    sheet: str = ""
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "dry_run": self.dry_run,
+            "sheet": self.sheet,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": self.errors,
+            "notes": self.notes,
+        }
+
+
+def import_ledger(
+    session: Session,
+    cfg: Config,
+    cal: WorkCalendar,
+    source: str | Path | IO[bytes],
+    *,
+    actor: str,
+    year: int,
+    now: dt.datetime,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Read, check and (unless a dry run, or any row is wrong) write the ledger. The caller
+    commits: on a dry run or an error this leaves nothing to commit."""
+    report = ImportReport(dry_run)
+    units = list(session.scalars(select(Unit)))
+    directory = directory_from(units)
+    sheet = parse_sheet(source, directory, cal, year)
+    report.sheet = sheet.sheet
+    report.errors = [str(e) for e in sheet.errors]
+    report.errors += [
+        f"第 {t.row} 行【重点工作】超过 {KEY_WORK_MAX} 个字"
+        for t in sheet.tasks
+        if len(t.key_work) > KEY_WORK_MAX
+    ]
+    if report.errors:
+        return report
+    by_id = {u.id: u for u in units}
+    _apply(session, sheet.tasks, by_id, report, actor=actor, now=now)
+    if dry_run or report.errors:
+        session.rollback()
+    return report
+
+
+def run_import(
+    rt: Runtime, source: str | Path | IO[bytes], *, actor: str, year: int | None, dry_run: bool
+) -> ImportReport:
+    """Import in a transaction of its own, committed only when every row is right and this
+    is not a dry run. Raises LedgerFileError for a file that is no ledger at all."""
+    with rt.sessions() as session:
+        report = import_ledger(
+            session,
+            rt.config,
+            rt.calendar,
+            source,
+            actor=actor,
+            year=year or rt.today().year,
+            now=rt.now(),
+            dry_run=dry_run,
+        )
+        if report.ok and not dry_run:
+            session.commit()
+    return report
+
+
+def _apply(
+    session: Session,
+    tasks: list[SheetTask],
+    units: dict[int, Unit],
+    report: ImportReport,
+    *,
+    actor: str,
+    now: dt.datetime,
+) -> None:
+    key_works = {k.name: k for k in session.scalars(select(KeyWork))}
+    existing = {
+        (t.key_work.name, t.content): t
+        for t in session.scalars(
+            select(Task).options(joinedload(Task.key_work), joinedload(Task.assignments))
+        ).unique()
+    }
+    taken = set(session.scalars(select(Task.code)))
+    next_code = (session.scalar(select(func.max(Task.code))) or 0) + 1
+    seqs = [t.seq for t in tasks]
+    # 序号 become task codes only when they can: all present and distinct in the sheet (many
+    # sheets restart numbering in each section).
+    use_seq = None not in seqs and len(set(seqs)) == len(seqs)
+    source = f"import:{report.sheet}"
+    for t in tasks:
+        task = existing.get((t.key_work, t.content))
+        names = "、".join(units[i].name for i in t.unit_ids)
+        if task is None:
+            if t.key_work not in key_works:
+                key_works[t.key_work] = KeyWork(name=t.key_work)
+                session.add(key_works[t.key_work])
+            if use_seq and t.seq is not None and t.seq not in taken:
+                code = t.seq
+            else:
+                while next_code in taken:
+                    next_code += 1
+                code = next_code
+            taken.add(code)
+            task = Task(
+                code=code,
+                key_work=key_works[t.key_work],
+                content=t.content,
+                lead_unit_id=t.lead_unit_id,
+                deadline=t.deadline,
+                weight=t.weight,
+                plan=list(t.plan),
+                created_at=now,
+            )
+            task.assignments = [Assignment(unit_id=i) for i in t.unit_ids]
+            session.add(task)
+            session.flush()
+            audit(
+                session,
+                actor=actor,
+                source=source,
+                action="import_create",
+                entity="task",
+                entity_id=task.id,
+                row=t.row,
+                units=[units[i].code for i in t.unit_ids],
+            )
+            report.created.append(f"#{code} {_short(t.content)}（{names}）")
+            continue
+        changes = _update(task, t, units)
+        if not changes:
+            report.unchanged += 1
+            continue
+        session.flush()
+        audit(
+            session,
+            actor=actor,
+            source=source,
+            action="import_update",
+            entity="task",
+            entity_id=task.id,
+            row=t.row,
+            changes=changes,
+        )
+        report.updated.append(f"#{task.code} {_short(t.content)}：" + "；".join(changes))
+        kept = [a.unit_id for a in task.assignments if a.unit_id not in t.unit_ids]
+        if kept:
+            report.notes.append(
+                f"#{task.code} 表中已无"
+                + "、".join(units[i].name for i in kept)
+                + "：台账行保留（需删除请在系统中处理）"
+            )
+
+
+def _update(task: Task, t: SheetTask, units: dict[int, Unit]) -> list[str]:
+    changes: list[str] = []
+    if task.deadline != t.deadline:
+        changes.append(f"完成时限 {task.deadline.isoformat()} → {t.deadline.isoformat()}")
+        task.deadline = t.deadline
+    if task.weight != t.weight:
+        changes.append(f"分值 {task.weight:g} → {t.weight:g}")
+        task.weight = t.weight
+    if task.lead_unit_id != t.lead_unit_id:
+        changes.append("牵头单位 → " + (units[t.lead_unit_id].name if t.lead_unit_id else "无"))
+        task.lead_unit_id = t.lead_unit_id
+    if sorted_plan(task.plan or []) != list(t.plan):
+        changes.append("关键节点")
+        task.plan = list(t.plan)
+    have = {a.unit_id for a in task.assignments}
+    added = [i for i in t.unit_ids if i not in have]
+    if added:
+        changes.append("新增责任单位 " + "、".join(units[i].name for i in added))
+        task.assignments.extend(Assignment(unit_id=i) for i in added)
+    return changes
+
+
+def _short(text: str, n: int = 24) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def plan_text(task: Task, cal: WorkCalendar) -> str:
+    """关键节点 as the office writes them, readable and read back to the same offsets."""
+    plan = sorted_plan(task.plan or [])  # milestone_dates' order
+    return "；".join(
+        f"{m.name}（前{int(p['offset'])}个工作日，{day_label(m.date)}）"
+        for p, m in zip(plan, milestone_dates(task.deadline, plan, cal), strict=True)
+    )
+
+
+def export_ledger(
+    session: Session,
+    cfg: Config,
+    cal: WorkCalendar,
+    path: str | Path | IO[bytes],
+    *,
+    today: dt.date,
+) -> int:
+    """The ledger as the office's sheet, one row per task, with each unit's standing; it
+    imports back unchanged. Returns the number of tasks written."""
+    rows = ledger_rows(session, today=today, cal=cal, rules=cfg.rules)
+    by_task: dict[int, list[Any]] = {}
+    for r in rows:
+        by_task.setdefault(r.task_code, []).append(r)
+    tasks = session.scalars(
+        select(Task)
+        .options(
+            joinedload(Task.key_work),
+            joinedload(Task.lead_unit),
+            joinedload(Task.assignments).joinedload(Assignment.unit),
+        )
+        .order_by(Task.code)
+    ).unique()
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "台账"
+    ws.append([f"重点工作任务台账（{today.year}年{today.month}月{today.day}日导出）"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER + EXTRA))
+    ws.append(HEADER + EXTRA)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    n = 0
+    order = {"red": 0, "yellow": 1, "green": 2, "done": 3}
+    for task in tasks:
+        ledger = sorted(by_task.get(task.code, []), key=lambda r: r.unit_code)
+        standing = "；".join(
+            f"{r.unit_name}：{STATUS_LABELS[r.status]}"
+            + (f" {r.percent}%" if r.percent and r.status in OPEN_STATUSES else "")
+            + (f"（延期至{r.deadline.isoformat()}）" if r.deadline != task.deadline else "")
+            for r in ledger
+        )
+        worst = min((r.light.color for r in ledger), key=order.__getitem__, default="done")
+        ws.append(
+            [
+                task.code,
+                task.key_work.name,
+                task.content,
+                task.lead_unit.name if task.lead_unit else "",
+                "、".join(a.unit.name for a in task.assignments),
+                task.deadline,
+                plan_text(task, cal),
+                task.weight,
+                standing,
+                LIGHT_LABELS[worst],
+            ]
+        )
+        ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
+        n += 1
+    for col, width in zip("ABCDEFGHIJ", (6, 14, 40, 14, 28, 14, 36, 6, 40, 8), strict=True):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=3):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    wb.save(path)  # type: ignore[arg-type]
+    return n

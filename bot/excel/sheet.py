@@ -1,0 +1,425 @@
+"""Reading a ledger (台账) workbook as supervision offices keep it.
+
+Real sheets have a title row above the header, merged cells (a key work spanning its tasks,
+a section row "一、安全生产" across the sheet), Chinese dates ("2026年9月30日", "9月底",
+"12月31日前"), several units in one cell and stray spaces. Reading is pure: cells in, tasks
+or row-level errors out; writing them is `bot.excel.ledger`'s job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from openpyxl import load_workbook
+from openpyxl.utils.datetime import from_excel
+
+from handlers.dates import ledger_dates
+from schedules.calendar import WorkCalendar
+
+log = logging.getLogger(__name__)
+
+# Column → the header texts that name it (after spaces are removed; a header may carry a
+# note after these, e.g. "完成时限（年月日）").
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "seq": ("序号", "编号", "任务编号"),
+    "key_work": ("重点工作", "工作类别", "类别", "工作领域"),
+    "content": ("任务内容", "工作任务", "具体任务", "工作内容", "主要任务", "任务"),
+    "lead": ("牵头单位", "牵头部门", "牵头领导单位"),
+    "units": ("责任单位", "责任部门", "承办单位"),
+    "deadline": ("完成时限", "完成时间", "完成期限", "时限要求", "时限", "截止时间"),
+    "plan": ("关键节点", "时间节点", "节点安排", "倒排节点"),
+    "weight": ("分值", "权重", "分数"),
+}
+REQUIRED = ("content", "units", "deadline")
+HEADER_SCAN_ROWS = 15
+SPACES = re.compile(r"[\s\u3000]+")
+CJK = r"\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
+CJK_GAP = re.compile(rf"(?<=[{CJK}]) (?=[{CJK}])|(?<=[{CJK}]) (?=[\w])|(?<=[\w]) (?=[{CJK}])")
+UNIT_SPLIT = re.compile(r"[、，,；;/\s\u3000]+")
+SEGMENT_SPLIT = re.compile(r"[；;。\n]+")
+SECTION = re.compile(r"^[（(]?[一二三四五六七八九十]+[）)、.．]\s*")
+OFFSET = re.compile(r"(?:前|提前)\s*(\d{1,3})\s*个?\s*工作日|(\d{1,3})\s*个?\s*工作日\s*前")
+# "各乡镇", "县直各部门": every unit of that kind.
+GROUP_WORDS = {"各乡镇": "township", "各乡(镇)": "township", "各部门": "department"}
+
+
+class LedgerFileError(ValueError):
+    """The workbook cannot be read as a ledger at all (not a row's fault)."""
+
+
+@dataclass(frozen=True)
+class UnitRef:
+    id: int
+    code: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The county's units, as a sheet may name them (name, code, or name + 人民政府…)."""
+
+    units: Sequence[UnitRef]
+
+    def find(self, text: str) -> UnitRef | None:
+        text = normalise(text)
+        for u in self.units:
+            if text in (u.name, u.code, u.code.lower()):
+                return u
+        for suffix in ("人民政府", "党委", "政府"):
+            if text.endswith(suffix) and len(text) > len(suffix):
+                found = self.find(text[: -len(suffix)])
+                if found:
+                    return found
+        return None
+
+    def of_kind(self, kind: str) -> list[UnitRef]:
+        return [u for u in self.units if u.kind == kind]
+
+
+@dataclass(frozen=True)
+class SheetTask:
+    row: int  # the sheet's own row number, for messages
+    seq: int | None
+    key_work: str
+    content: str
+    lead_unit_id: int | None
+    unit_ids: tuple[int, ...]
+    deadline: dt.date
+    plan: tuple[dict[str, Any], ...]
+    weight: float
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"第 {self.row} 行【{self.column}】{self.message}"
+
+
+@dataclass
+class SheetResult:
+    sheet: str
+    tasks: list[SheetTask] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def clean_text(value: object) -> str:
+    """Free text with the stray spaces of typed sheets removed: none between Chinese
+    characters, one between other words."""
+    text = re.sub(r"[\s\u3000]+", " ", str(value or "")).strip()
+    return CJK_GAP.sub("", text)
+
+
+def normalise(text: object) -> str:
+    """Cell text without stray or full-width spaces."""
+    if text is None:
+        return ""
+    return SPACES.sub("", str(text)).replace("（", "(").replace("）", ")")
+
+
+def read_cells(source: str | Path | IO[bytes]) -> tuple[str, list[list[Any]]]:
+    """The first sheet's values, every cell of a merged range carrying its top-left value."""
+    try:
+        wb = load_workbook(source, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not xlsx
+        log.info("ledger sheet unreadable: %s", exc)
+        raise LedgerFileError(
+            "无法读取这个文件：请上传 Excel 的 .xlsx 文件"
+            "（.xls 或 .et 请先用 Excel/WPS 另存为 .xlsx）"
+        ) from exc
+    ws = wb.worksheets[0]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    for merged in ws.merged_cells.ranges:
+        value = ws.cell(merged.min_row, merged.min_col).value
+        for r in range(merged.min_row, merged.max_row + 1):
+            for c in range(merged.min_col, merged.max_col + 1):
+                if r - 1 < len(rows) and c - 1 < len(rows[r - 1]):
+                    rows[r - 1][c - 1] = value
+    return ws.title, rows
+
+
+def find_header(rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, int]]:
+    """(header row index, column → cell index) from the first rows that name the columns."""
+    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+        found: dict[str, int] = {}
+        for j, cell in enumerate(row):
+            text = normalise(cell)
+            for column, names in COLUMNS.items():
+                if column not in found and any(text.startswith(n) for n in names):
+                    found[column] = j
+                    break
+        if all(c in found for c in REQUIRED):
+            return i, found
+    wanted = "、".join(COLUMNS[c][0] for c in REQUIRED)
+    raise LedgerFileError(f"前 {HEADER_SCAN_ROWS} 行里没有找到表头（至少需要{wanted}）")
+
+
+def parse_sheet(
+    source: str | Path | IO[bytes], directory: Directory, cal: WorkCalendar, year: int
+) -> SheetResult:
+    title, rows = read_cells(source)
+    return parse_rows(title, rows, directory, cal, year)
+
+
+def parse_rows(
+    title: str,
+    rows: Sequence[Sequence[Any]],
+    directory: Directory,
+    cal: WorkCalendar,
+    year: int,
+) -> SheetResult:
+    head, cols = find_header(rows)
+    result = SheetResult(title)
+    section = ""
+    for i in range(head + 1, len(rows)):
+        row, number = rows[i], i + 1
+
+        def cell(column: str, row: Sequence[Any] = row) -> Any:
+            j = cols.get(column)
+            return row[j] if j is not None and j < len(row) else None
+
+        texts = [normalise(v) for v in row if normalise(v)]
+        if not texts:
+            continue
+        if (len(set(texts)) == 1 and len(texts) > 1) or _is_section(texts, cell("content")):
+            section = SECTION.sub("", texts[0])  # "一、安全生产" spanning the row
+            continue
+        task, errors = parse_row(number, cell, section, directory, cal, year)
+        result.errors.extend(errors)
+        if task is not None:
+            result.tasks.append(task)
+    _check_duplicates(result)
+    return result
+
+
+def _is_section(texts: Sequence[str], content: Any) -> bool:
+    # A lone "一、安全生产" in the first column, the content cell empty.
+    return len(texts) == 1 and not normalise(content) and bool(SECTION.match(texts[0]))
+
+
+def parse_row(
+    number: int,
+    cell: Any,
+    section: str,
+    directory: Directory,
+    cal: WorkCalendar,
+    year: int,
+) -> tuple[SheetTask | None, list[RowError]]:
+    errors: list[RowError] = []
+
+    def error(column: str, message: str) -> None:
+        errors.append(RowError(number, column, message))
+
+    content = clean_text(cell("content"))
+    if not content:
+        error("任务内容", "为空")
+    key_work = SECTION.sub("", normalise(cell("key_work"))) or section
+    if not key_work:
+        error("重点工作", "为空（写在本列，或作为分节行“一、安全生产”）")
+    seq = _seq(cell("seq"))
+    unit_ids = _units(cell("units"), directory, error)
+    lead_id = None
+    if normalise(cell("lead")):
+        lead = directory.find(str(cell("lead")).split("、")[0])
+        if lead is None:
+            error("牵头单位", f"未知单位：{normalise(cell('lead'))}")
+        else:
+            lead_id = lead.id
+    deadline, earlier = _deadline(cell("deadline"), year, error)
+    plan: list[dict[str, Any]] = []
+    if deadline is not None:
+        plan = _plan(cell("plan"), deadline, cal, error)
+        if not plan and earlier:
+            plan = sorted_plan(_milestones(earlier, deadline, cal, "完成时限", error))
+    weight = _weight(cell("weight"), error)
+    if errors or deadline is None:
+        return None, errors
+    return (
+        SheetTask(
+            number,
+            seq,
+            key_work,
+            content,
+            lead_id,
+            tuple(unit_ids),
+            deadline,
+            tuple(plan),
+            weight,
+        ),
+        [],
+    )
+
+
+def _seq(value: Any) -> int | None:
+    if isinstance(value, int | float) and float(value).is_integer() and value > 0:
+        return int(value)
+    text = normalise(value).strip("()#")
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _units(value: Any, directory: Directory, error: Any) -> list[int]:
+    ids: list[int] = []
+    unknown: list[str] = []
+    for token in UNIT_SPLIT.split(str(value or "")):
+        token = normalise(token)
+        if not token:
+            continue
+        group = next((k for w, k in GROUP_WORDS.items() if token.endswith(w)), None)
+        found = directory.of_kind(group) if group else [directory.find(token)]
+        for u in found:
+            if u is None:
+                unknown.append(token)
+            elif u.id not in ids:
+                ids.append(u.id)
+    if unknown:
+        error("责任单位", "未知单位：" + "、".join(unknown))
+    elif not ids:
+        error("责任单位", "为空")
+    return ids
+
+
+def _cell_dates(value: Any, year: int) -> list[tuple[dt.date, str]] | None:
+    """(date, the text around it) for every date in a cell; None when there is none."""
+    if isinstance(value, dt.datetime):
+        return [(value.date(), "")]
+    if isinstance(value, dt.date):
+        return [(value, "")]
+    if isinstance(value, int | float) and 20000 < value < 80000:  # a date left as a serial
+        return [(from_excel(value).date(), "")]
+    found: list[tuple[dt.date, str]] = []
+    for segment in SEGMENT_SPLIT.split(str(value or "")):
+        for d, (start, end) in ledger_dates(segment, year):
+            found.append((d, (segment[:start] + segment[end:]).strip(" ，,、")))
+    return found or None
+
+
+def _deadline(
+    value: Any, year: int, error: Any
+) -> tuple[dt.date | None, list[tuple[dt.date, str]]]:
+    """The latest date in the cell is the deadline; earlier ones (\"6月底前完成方案；12月底前
+    全面完成\") become milestones."""
+    if not normalise(value):
+        error("完成时限", "为空")
+        return None, []
+    dates = _cell_dates(value, year)
+    if not dates:
+        error("完成时限", f"无法识别日期：{normalise(value)}（请写明如 2026年9月30日、9月底）")
+        return None, []
+    last = max(d for d, _ in dates)
+    return last, [(d, text) for d, text in dates if d < last]
+
+
+def _plan(value: Any, deadline: dt.date, cal: WorkCalendar, error: Any) -> list[dict[str, Any]]:
+    """关键节点: "9月15日前完成选址；前3个工作日验收" → workday offsets before the deadline;
+    a date without a year is in the deadline's year."""
+    text = str(value or "").strip()
+    if not text:
+        return []
+    plan: list[dict[str, Any]] = []
+    dated: list[tuple[dt.date, str]] = []
+    for k, segment in enumerate(s.strip() for s in SEGMENT_SPLIT.split(text)):
+        if not segment:
+            continue
+        m = OFFSET.search(segment)
+        if m:
+            offset = int(m.group(1) or m.group(2))
+            rest = OFFSET.sub("", segment)
+            for _, (start, end) in reversed(ledger_dates(rest, deadline.year)):
+                rest = rest[:start] + rest[end:]  # the date shown beside an offset
+            name = _name(re.sub(r"[（(][，,、\s]*[)）]", "", rest), k)
+            if offset < 1:
+                error("关键节点", f"“{segment}”：工作日数须大于 0")
+            plan.append({"name": name, "offset": offset})
+            continue
+        found = ledger_dates(segment, deadline.year)
+        if not found:
+            error("关键节点", f"“{segment}”：没有日期，也没有“前N个工作日”")
+            continue
+        d, (start, end) = found[0]
+        if d > deadline and not re.search(r"\d{4}", segment[start:end]):
+            before = _year_before(d)  # "12月15日" before a January deadline: last year's
+            if deadline - before <= dt.timedelta(days=183):
+                d = before  # (a date after the deadline otherwise: reported below)
+        dated.append((d, _name(segment[:start] + segment[end:], k)))
+    return sorted_plan(plan + _milestones(dated, deadline, cal, "关键节点", error))
+
+
+def sorted_plan(plan: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Milestones earliest first (largest offset), as they are stored and shown."""
+    return sorted(plan, key=lambda m: (-int(m["offset"]), str(m["name"])))
+
+
+def _milestones(
+    dated: Iterable[tuple[dt.date, str]],
+    deadline: dt.date,
+    cal: WorkCalendar,
+    column: str,
+    error: Any,
+) -> list[dict[str, Any]]:
+    anchor = cal.previous_workday_or_same(deadline)
+    plan = []
+    for k, (d, name) in enumerate(dated):
+        offset = cal.workdays_between(cal.previous_workday_or_same(d), anchor)
+        if offset < 1:
+            error(column, f"节点 {d.isoformat()} 不早于完成时限 {deadline.isoformat()}")
+            continue
+        plan.append({"name": _name(name, k), "offset": offset})
+    return plan
+
+
+def _year_before(d: dt.date) -> dt.date:
+    return (
+        d.replace(year=d.year - 1, day=28)
+        if (d.month, d.day) == (2, 29)
+        else d.replace(year=d.year - 1)
+    )
+
+
+def _name(text: str, k: int) -> str:
+    """A milestone's name: its text without the date and the 前/之前 around it."""
+    name = text.strip(" ，,、：:()（）")
+    name = re.sub(r"^(?:之前|以前|前)|(?:之前|以前|前)$", "", name).strip(" ，,、：:()（）")
+    return name or f"节点{k + 1}"
+
+
+def _weight(value: Any, error: Any) -> float:
+    if value is None or normalise(value) == "":
+        return 1.0
+    try:
+        weight = float(normalise(value).rstrip("分"))
+    except ValueError:
+        error("分值", f"不是数字：{normalise(value)}")
+        return 1.0
+    if weight <= 0:
+        error("分值", "须大于 0")
+    return weight
+
+
+def _check_duplicates(result: SheetResult) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for t in result.tasks:
+        key = (t.key_work, t.content)
+        if key in seen:
+            result.errors.append(
+                RowError(t.row, "任务内容", f"与第 {seen[key]} 行重复（同一重点工作下同一任务）")
+            )
+        else:
+            seen[key] = t.row
+
+
+def directory_from(units: Iterable[Any]) -> Directory:
+    return Directory(tuple(UnitRef(u.id, u.code, u.name, u.kind) for u in units))
+
+
+def ids_to_names(ids: Iterable[int], units: Mapping[int, Any]) -> str:
+    return "、".join(units[i].name for i in ids)

@@ -1,0 +1,130 @@
+"""WeCom smart robot (智能机器人) JSON callback: @-mentions in groups and direct chats.
+
+Receive id is "" for an internal smart robot. A user message is answered passively with a
+finished `stream` message (the documented reply type for messages); a message that needs
+no answer gets an empty 200.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+
+from flask import Blueprint, Response, request
+
+from bot.db import DatabaseUnavailable
+from bot.inbound.callbacks.common import (
+    answer,
+    read_body,
+    refuse,
+    runtime,
+    unavailable,
+    wecom_verifier,
+)
+from bot.inbound.callbacks.verify import CallbackRejected, Verifier
+
+bp = Blueprint("aibot_callback", __name__)
+MENTION = re.compile(r"^\s*(@\S+\s*)+")
+
+
+def verifier() -> Verifier:
+    cfg = runtime().config.aibot
+    return wecom_verifier(cfg.token, cfg.encoding_aes_key, "", "smart robot")
+
+
+@bp.get("/wecom/aibot")
+def verify_url() -> Response:
+    a = request.args
+    try:
+        plain = verifier().verify_url(
+            a.get("msg_signature"), a.get("timestamp", ""), a.get("nonce", ""), a.get("echostr")
+        )
+    except CallbackRejected as exc:
+        return refuse("aibot", exc)
+    return Response(plain, mimetype="text/plain")
+
+
+def decrypt_json(v: Verifier, body: bytes) -> dict[str, object]:
+    a = request.args
+    try:
+        envelope = json.loads(body)
+        encrypt = envelope["encrypt"]
+        if not isinstance(encrypt, str) or not encrypt:
+            raise ValueError("empty encrypt")
+    except (ValueError, KeyError, TypeError):
+        raise CallbackRejected(400, "malformed JSON body") from None
+    plain = v.decrypt(a.get("msg_signature"), a.get("timestamp", ""), a.get("nonce", ""), encrypt)
+    try:
+        data = json.loads(plain)
+    except ValueError:
+        raise CallbackRejected(400, "decrypted payload is not JSON") from None
+    if not isinstance(data, dict):
+        raise CallbackRejected(400, "decrypted payload is not a JSON object")
+    return data
+
+
+def encrypted_reply(v: Verifier, payload: dict[str, object]) -> Response:
+    a = request.args
+    nonce = a.get("nonce") or secrets.token_hex(8)
+    timestamp = a.get("timestamp") or str(int(v.clock().timestamp()))
+    xml = v.crypto.encrypt_message(  # type: ignore[attr-defined]
+        json.dumps(payload, ensure_ascii=False), nonce, timestamp
+    )
+    encrypt = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>", xml).group(1)  # type: ignore[union-attr]
+    signature = re.search(r"<MsgSignature><!\[CDATA\[(.*?)\]\]>", xml).group(1)  # type: ignore[union-attr]
+    body = {
+        "encrypt": encrypt,
+        "msgsignature": signature,
+        "timestamp": int(timestamp),
+        "nonce": nonce,
+    }
+    return Response(json.dumps(body), mimetype="application/json")
+
+
+def text_of(data: dict[str, object]) -> tuple[str, str] | None:
+    """(msg_type, text) of a user message, without the leading @robot mention."""
+    kind = data.get("msgtype")
+    if kind == "text":
+        content = str((data.get("text") or {}).get("content", ""))  # type: ignore[union-attr]
+        return "text", MENTION.sub("", content)
+    if kind == "mixed":  # text and images: the text parts carry the command
+        items = (data.get("mixed") or {}).get("msg_item", [])  # type: ignore[union-attr]
+        parts = [
+            str(i.get("text", {}).get("content", "")) for i in items if i.get("msgtype") == "text"
+        ]
+        return "text", MENTION.sub("", " ".join(parts))
+    if kind in ("image", "file", "voice"):
+        return str(kind), f"[{kind}]"
+    return None  # stream refreshes, events
+
+
+@bp.post("/wecom/aibot")
+def receive() -> Response:
+    rt = runtime()
+    try:
+        v = verifier()
+        data = decrypt_json(v, read_body(rt.config.web.max_body_bytes))
+    except CallbackRejected as exc:
+        return refuse("aibot", exc)
+    handled = text_of(data)
+    sender = str((data.get("from") or {}).get("userid", ""))  # type: ignore[union-attr]
+    if handled is None or not sender or not data.get("msgid"):
+        return Response("", mimetype="text/plain")
+    msg_type, text = handled
+    key = f"aibot:{data['msgid']}"
+    try:
+        reply_text = answer(
+            "aibot",
+            sender=sender,
+            text=text,
+            msg_key=key,
+            msg_type=msg_type,
+            response_url=str(data.get("response_url") or "") or None,
+        )
+    except DatabaseUnavailable:
+        return unavailable("aibot", key)
+    if not reply_text:
+        return Response("", mimetype="text/plain")
+    stream = {"id": key[:64], "finish": True, "content": reply_text}
+    return encrypted_reply(v, {"msgtype": "stream", "stream": stream})

@@ -1,0 +1,125 @@
+"""Shared pieces of every callback endpoint: body limits, the runtime, refusals."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Response, current_app, request
+
+from bot.db import DatabaseUnavailable
+from bot.inbound.callbacks.verify import CallbackRejected, Verifier
+from bot.inbound.pipeline import accept, process
+from bot.runtime import Runtime
+
+log = logging.getLogger("bot.inbound.callbacks")
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["duban"]  # type: ignore[no-any-return]
+
+
+def read_body(limit: int) -> bytes:
+    """The request body, refusing anything over `limit` bytes without reading it all."""
+    if request.content_length is not None and request.content_length > limit:
+        raise CallbackRejected(413, f"body over {limit} bytes")
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise CallbackRejected(413, f"body over {limit} bytes")
+    return body
+
+
+def refuse(channel: str, exc: CallbackRejected) -> Response:
+    log.warning(
+        "callback refused channel=%s status=%s reason=%s remote=%s",
+        channel,
+        exc.status,
+        exc.reason,
+        request.remote_addr,
+    )
+    return Response(exc.reason, status=exc.status, mimetype="text/plain")
+
+
+def unavailable(channel: str, msg_key: str) -> Response:
+    """Not stored, so not acknowledged: the platform retries later."""
+    log.error("callback not stored channel=%s msg_key=%s: database unavailable", channel, msg_key)
+    return Response("database unavailable", status=503, mimetype="text/plain")
+
+
+class InFlight:
+    """Callbacks being handled right now in this process."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> int:
+        with self.lock:
+            self.count += 1
+            return self.count
+
+    def __exit__(self, *_: object) -> None:
+        with self.lock:
+            self.count -= 1
+
+
+def in_flight() -> InFlight:
+    counter = current_app.extensions.get("duban.inflight")
+    if counter is None:
+        counter = current_app.extensions.setdefault("duban.inflight", InFlight())
+    return counter  # type: ignore[no-any-return]
+
+
+def answer(
+    channel: str,
+    *,
+    sender: str,
+    text: str,
+    msg_key: str,
+    msg_type: str = "text",
+    media_id: str | None = None,
+    response_url: str | None = None,
+) -> str:
+    """Store the message (or raise DatabaseUnavailable); then, if the webhook is quiet,
+    handle it inline and return the passive answer; "" acknowledges without one."""
+    rt = runtime()
+    with in_flight() as busy:
+        accepted = accept(
+            rt,
+            channel=channel,
+            sender=sender,
+            text=text,
+            msg_key=msg_key,
+            msg_type=msg_type,
+            media_id=media_id,
+            response_url=response_url,
+        )
+        if accepted.inbound_id is None:
+            return accepted.reply or ""
+        if busy > rt.config.web.inline_limit:
+            log.info(
+                "callback busy (%s in flight): msg_key=%s acknowledged, handled by the worker",
+                busy,
+                msg_key,
+            )
+            return ""
+        try:
+            result = process(rt, accepted.inbound_id, reply_via="passive")
+        except DatabaseUnavailable:
+            return ""  # stored already: the worker handles it once the database is back
+    return result.reply if result is not None else ""
+
+
+def wecom_verifier(token: str, aes_key: str, receive_id: str, what: str) -> Verifier:
+    """A verifier for WeCom's crypto (app: receive id = corp id; smart robot: "")."""
+    from wechatpy.enterprise.crypto import WeChatCrypto
+
+    rt = runtime()
+    if not (token and aes_key):
+        raise CallbackRejected(404, f"{what} callback not configured")
+    return Verifier(
+        token,
+        WeChatCrypto(token, aes_key, receive_id),
+        rt.config.wecom.timestamp_window_seconds,
+        rt.clock,
+    )

@@ -1,0 +1,96 @@
+"""WeChat official account (公众号) callback, plain and safe (AES) modes, same handlers.
+
+Members are recognised by openid, bound once with a code from `duban bind USERID`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Blueprint, Response, request
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.replies import TextReply
+
+from bot.db import DatabaseUnavailable
+from bot.inbound.callbacks.common import answer, read_body, refuse, runtime, unavailable
+from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
+
+bp = Blueprint("wechat_callback", __name__)
+
+
+def _verifier() -> tuple[Verifier, str]:
+    rt = runtime()
+    cfg = rt.config.wechat
+    if not cfg.configured:
+        raise CallbackRejected(404, "official account callback not configured")
+    crypto = (
+        WeChatCrypto(cfg.token, cfg.encoding_aes_key, cfg.app_id) if cfg.encoding_aes_key else None
+    )
+    return Verifier(
+        cfg.token, crypto, rt.config.wecom.timestamp_window_seconds, rt.clock
+    ), cfg.token
+
+
+def check_plain_signature(token: str) -> None:
+    """Plain-mode `signature`: SHA-1 of token, timestamp and nonce, sorted."""
+    a = request.args
+    timestamp, nonce, sig = a.get("timestamp", ""), a.get("nonce", ""), a.get("signature", "")
+    if not sig or not nonce:
+        raise CallbackRejected(400, "signature or nonce missing")
+    expected = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    if not hmac.compare_digest(expected.encode(), sig.encode()):
+        raise CallbackRejected(403, "bad signature")
+
+
+@bp.get("/wechat/callback")
+def verify_url() -> Response:
+    try:
+        v, token = _verifier()
+        v.check_fresh(request.args.get("timestamp", ""))
+        check_plain_signature(token)
+    except CallbackRejected as exc:
+        return refuse("wechat", exc)
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
+
+
+@bp.post("/wechat/callback")
+def receive() -> Response:
+    rt = runtime()
+    a = request.args
+    safe = a.get("encrypt_type") == "aes"
+    try:
+        v, token = _verifier()
+        body = read_body(rt.config.web.max_body_bytes)
+        v.check_fresh(a.get("timestamp", ""))
+        check_plain_signature(token)
+        if safe:
+            if v.crypto is None:
+                raise CallbackRejected(400, "safe mode used but no encoding_aes_key configured")
+            encrypt = extract_encrypt_xml(body)
+            xml = v.decrypt(
+                a.get("msg_signature"), a.get("timestamp", ""), a.get("nonce", ""), encrypt
+            )
+        else:
+            xml = body.decode("utf-8")
+        msg = parse_message(xml)
+    except CallbackRejected as exc:
+        return refuse("wechat", exc)
+    except Exception as exc:
+        return refuse(
+            "wechat", CallbackRejected(400, f"malformed message: {exc.__class__.__name__}")
+        )
+    if msg.type != "text":
+        return Response("success", mimetype="text/plain")  # events and media: acknowledged, unused
+    key = f"wechat:{msg.id}"
+    try:
+        reply_text = answer("wechat", sender=msg.source, text=msg.content, msg_key=key)
+    except DatabaseUnavailable:
+        return unavailable("wechat", key)
+    if not reply_text:
+        return Response("success", mimetype="text/plain")
+    reply = TextReply(source=msg.target, target=msg.source, content=reply_text).render()
+    if safe:
+        reply = v.crypto.encrypt_message(reply, a.get("nonce", ""), a.get("timestamp"))  # type: ignore[union-attr]
+    return Response(reply, mimetype="application/xml")

@@ -1,0 +1,104 @@
+"""WeCom self-built app callback: GET URL verification, POST encrypted XML messages."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, Response, request
+from wechatpy.enterprise import parse_message
+from wechatpy.enterprise.replies import TextReply
+
+from bot.db import DatabaseUnavailable
+from bot.inbound.callbacks.common import (
+    answer,
+    read_body,
+    refuse,
+    runtime,
+    unavailable,
+    wecom_verifier,
+)
+from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
+
+bp = Blueprint("wecom_callback", __name__)
+
+# Menu keys an admin may configure on the app's custom menu, mapped to chat commands.
+MENU_COMMANDS = {"tasks": "任务", "my_tasks": "任务", "help": "帮助", "rank": "排名"}
+
+
+def verifier() -> Verifier:
+    cfg = runtime().config.wecom
+    if not cfg.corp_id:
+        raise CallbackRejected(404, "WeCom callback not configured")
+    return wecom_verifier(cfg.token, cfg.encoding_aes_key, cfg.corp_id, "WeCom")
+
+
+@bp.get("/wecom/callback")
+def verify_url() -> Response:
+    a = request.args
+    try:
+        plain = verifier().verify_url(
+            a.get("msg_signature"), a.get("timestamp", ""), a.get("nonce", ""), a.get("echostr")
+        )
+    except CallbackRejected as exc:
+        return refuse("wecom", exc)
+    return Response(plain, mimetype="text/plain")
+
+
+def message_key(msg: object) -> str:
+    """MsgId for messages; FromUserName+CreateTime(+event) for events, which carry none."""
+    if getattr(msg, "type", "") == "event":
+        return f"wecom:ev:{msg.source}:{msg.create_time.timestamp():.0f}:{msg.event}"  # type: ignore[attr-defined]
+    return f"wecom:{msg.id}"  # type: ignore[attr-defined]
+
+
+def as_text(msg: object) -> tuple[str, str] | None:
+    """(msg_type, text for the handlers) or None when the message needs no handling."""
+    kind = getattr(msg, "type", "")
+    if kind == "text":
+        return "text", msg.content  # type: ignore[attr-defined]
+    if kind == "event" and msg.event == "click":  # type: ignore[attr-defined]
+        command = MENU_COMMANDS.get(str(msg.key).lower())  # type: ignore[attr-defined]
+        return ("event", command) if command else None
+    if kind in ("image", "voice", "video", "file"):
+        return kind, f"[{kind}] {getattr(msg, 'media_id', '')}"
+    return None
+
+
+@bp.post("/wecom/callback")
+def receive() -> Response:
+    rt = runtime()
+    a = request.args
+    try:
+        v = verifier()
+        body = read_body(rt.config.web.max_body_bytes)
+        encrypt = extract_encrypt_xml(body)
+        timestamp, nonce = a.get("timestamp", ""), a.get("nonce", "")
+        plain = v.decrypt(a.get("msg_signature"), timestamp, nonce, encrypt)
+        msg = parse_message(plain)
+    except CallbackRejected as exc:
+        return refuse("wecom", exc)
+    except Exception as exc:  # wechatpy parse errors on decrypted garbage
+        return refuse(
+            "wecom", CallbackRejected(400, f"unparsable message: {exc.__class__.__name__}")
+        )
+    handled = as_text(msg)
+    if handled is None:
+        return Response("", mimetype="text/plain")  # enter_agent, view, location …: nothing to do
+    msg_type, text = handled
+    key = message_key(msg)
+    try:
+        reply_text = answer(
+            "wecom",
+            sender=msg.source,
+            text=text,
+            msg_key=key,
+            msg_type=msg_type,
+            media_id=getattr(msg, "media_id", None),
+        )
+    except DatabaseUnavailable:
+        return unavailable("wecom", key)
+    if not reply_text:
+        return Response("", mimetype="text/plain")
+    reply = TextReply(source=msg.target, target=msg.source, content=reply_text).render()
+    encrypted = v.crypto.encrypt_message(reply, nonce or secrets.token_hex(8), timestamp)  # type: ignore[attr-defined]
+    return Response(encrypted, mimetype="application/xml")

@@ -1,0 +1,351 @@
+"""One path for every inbound chat message, in two steps.
+
+`accept` makes the message durable (one INSERT, unique on the platform's message key) and
+is all a webhook must do before acknowledging. `process` runs the handlers; the claim on
+the stored row, the state changes, their audit entries and outbox rows commit in one
+transaction, so a message takes effect exactly once whoever processes it: the webhook
+inline (answering passively), or a worker later (answering through the outbox) when the
+webhook is busy or died after the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Insert, bindparam, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import InterfaceError as SAInterfaceError
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
+
+from bot.db import DatabaseUnavailable, writer_gate
+from bot.inbound.binding import redeem
+from bot.runtime import Runtime
+from handlers.base import Context
+from handlers.render import render
+from handlers.router import handle, route
+from models import InboundMessage, Member
+from models.audit import audit
+from models.outbox import enqueue
+
+log = logging.getLogger(__name__)
+DB_ERRORS = (OperationalError, SAInterfaceError)
+BURST_QUIET = dt.timedelta(milliseconds=500)
+MAX_DEFER = dt.timedelta(seconds=15)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    reply: str
+    duplicate: bool = False
+    recorded: bool = True
+    handler: str = ""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    inbound_id: int | None  # None when nothing was stored (refusal, duplicate)
+    reply: str | None = None  # an answer decided without processing
+    duplicate: bool = False
+
+
+def _duplicate(done: InboundMessage) -> Accepted:
+    # A reply already sent as a message is not repeated in a retry's passive answer.
+    passive = done.status == "processed" and done.reply_via == "passive"
+    return Accepted(None, done.reply if passive else "", duplicate=True)
+
+
+def accept(
+    rt: Runtime,
+    *,
+    channel: str,
+    sender: str,
+    text: str,
+    msg_key: str,
+    msg_type: str = "text",
+    media_id: str | None = None,
+    response_url: str | None = None,
+) -> Accepted:
+    """Store the message once; raises DatabaseUnavailable when it cannot be stored.
+
+    This is the whole of a busy webhook's work, so it is one prepared statement: an INSERT
+    … SELECT that finds the sender among active members (no row: not a member) and whose
+    unique key detects a platform retry.
+    """
+    params = {
+        "msg_key": msg_key,
+        "channel": channel,
+        "sender": sender,
+        "msg_type": msg_type,
+        "content": text,
+        "media_id": media_id,
+        "received_at": rt.now(),
+        "response_url": response_url,
+    }
+    try:
+        with writer_gate(rt.engine), rt.engine.begin() as conn:
+            statement = _STORE_WECHAT if channel == "wechat" else _STORE
+            inbound_id = conn.execute(statement, params).scalar()
+        if inbound_id is not None:
+            return Accepted(inbound_id)
+        with rt.sessions() as session:
+            return _not_a_member(
+                rt, session, channel=channel, sender=sender, text=text, msg_key=msg_key
+            )
+    except IntegrityError:
+        # Stored before: WeCom's retry, or a concurrent delivery of the same message.
+        with rt.sessions() as session:
+            done = session.scalar(select(InboundMessage).where(InboundMessage.msg_key == msg_key))
+            if done is None:
+                raise
+            log.info("inbound duplicate msg_key=%s", msg_key)
+            return _duplicate(done)
+    except DB_ERRORS as exc:
+        log.error(
+            "inbound not stored msg_key=%s: database unavailable (%s)",
+            msg_key,
+            exc.__class__.__name__,
+        )
+        raise DatabaseUnavailable(str(exc)) from exc
+
+
+def _store_statement(column: InstrumentedAttribute[str | None]) -> Insert:
+    """INSERT INTO inbound_message (…) SELECT :params…, member.id FROM member WHERE the
+    sender is an active member — built once, so every callback reuses the compiled SQL."""
+    names = (
+        "msg_key",
+        "channel",
+        "sender",
+        "msg_type",
+        "content",
+        "media_id",
+        "received_at",
+        "response_url",
+    )
+    table = InboundMessage.__table__
+    values = [bindparam(n, type_=table.c[n].type) for n in names]
+    fixed = {"reply": "", "status": "received", "reply_via": "passive"}
+    source = select(
+        *values,
+        *(literal(v, type_=table.c[k].type) for k, v in fixed.items()),
+        Member.id,
+    ).where(column == bindparam("sender"), Member.active.is_(True))
+    return (
+        insert(InboundMessage)
+        .from_select([*names, *fixed, "member_id"], source)
+        .returning(InboundMessage.id)
+    )
+
+
+_STORE = _store_statement(Member.userid)  # type: ignore[arg-type]
+_STORE_WECHAT = _store_statement(Member.openid)
+
+
+def _not_a_member(
+    rt: Runtime, session: Session, *, channel: str, sender: str, text: str, msg_key: str
+) -> Accepted:
+    """A WeChat binding code, a retry of a message from a since-deactivated member, or a
+    polite refusal with nothing recorded."""
+    done = session.scalar(select(InboundMessage).where(InboundMessage.msg_key == msg_key))
+    if done is not None:
+        return _duplicate(done)
+    if channel == "wechat":
+        bound = redeem(session, sender, text, rt.now())
+        if bound is not None:
+            session.commit()
+            log.info("wechat openid bound to %s msg_key=%s", bound.userid, msg_key)
+            return Accepted(None, render("bound_ok", {"member": bound}))
+    log.warning(
+        "inbound refused: unknown sender=%s channel=%s msg_key=%s", sender, channel, msg_key
+    )
+    return Accepted(None, render("unknown_sender", {"channel": channel}))
+
+
+def _reply_target(inbound: InboundMessage) -> tuple[str, str] | None:
+    if inbound.channel == "aibot" and inbound.response_url:
+        return "aibot", inbound.response_url
+    if inbound.channel == "wechat":
+        return "wechat", inbound.sender
+    if inbound.channel in ("wecom", "aibot"):
+        return "app", inbound.sender
+    return None
+
+
+def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> InboundResult | None:
+    """Handle a stored message; None if another process already did."""
+    try:
+        with writer_gate(rt.engine), rt.sessions() as session:
+            claimed = session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == inbound_id, InboundMessage.status == "received")
+                .values(status="processed", reply_via=reply_via)
+            ).rowcount
+            if not claimed:
+                session.rollback()
+                return None
+            inbound = session.get_one(InboundMessage, inbound_id)
+            member = session.get_one(Member, inbound.member_id, options=[joinedload(Member.unit)])
+            now = rt.now()
+            ctx = Context(
+                session=session,
+                rules=rt.config.rules,
+                calendar=rt.calendar,
+                boards=rt.live_board,
+                member=member,
+                text=inbound.content,
+                now=now,
+                today=now.astimezone(rt.tz).date(),
+                inbound=inbound,
+                channel=inbound.channel,
+                msg_type=inbound.msg_type,
+                media_id=inbound.media_id,
+            )
+            handler, match = route(ctx)
+            try:
+                answer = handle(ctx, handler, match)
+                reply = render(answer.template, answer.data, today=ctx.today)
+            except DB_ERRORS:
+                raise
+            except Exception:
+                log.exception("handler %s failed on msg_key=%s", handler.name, inbound.msg_key)
+                session.rollback()
+                return _failed(rt, inbound_id, handler.name)
+            inbound.reply = reply
+            target = _reply_target(inbound)
+            if reply_via == "outbox" and target is not None:
+                enqueue(
+                    session,
+                    dedupe_key=f"reply:{inbound.id}",
+                    channel=target[0],
+                    target=target[1],
+                    content=reply,
+                    now=now,
+                    source=ctx.source,
+                )
+            audit(
+                session,
+                actor=member.userid,
+                source=ctx.source,
+                action="message",
+                entity="inbound_message",
+                entity_id=inbound.id,
+                handler=handler.name,
+                channel=inbound.channel,
+                reply_via=reply_via,
+            )
+            session.commit()
+            log.info(
+                "inbound processed msg_key=%s id=%s sender=%s handler=%s via=%s",
+                inbound.msg_key,
+                inbound.id,
+                inbound.sender,
+                handler.name,
+                reply_via,
+            )
+            return InboundResult(reply, handler=handler.name)
+    except DB_ERRORS as exc:
+        log.error(
+            "inbound id=%s not processed: database unavailable (%s)",
+            inbound_id,
+            exc.__class__.__name__,
+        )
+        raise DatabaseUnavailable(str(exc)) from exc
+
+
+def _failed(rt: Runtime, inbound_id: int, handler: str) -> InboundResult:
+    """A handler bug: record the message as failed (not retried forever) and say so."""
+    reply = render("internal_error")
+    with rt.sessions() as session:
+        session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id)
+            .values(status="failed", reply=reply)
+        )
+        inbound = session.get_one(InboundMessage, inbound_id)
+        audit(
+            session,
+            actor=inbound.sender,
+            source=f"inbound:{inbound_id}",
+            action="failed",
+            entity="inbound_message",
+            entity_id=inbound_id,
+            handler=handler,
+        )
+        session.commit()
+    return InboundResult(reply, handler=handler)
+
+
+def handle_message(
+    rt: Runtime,
+    *,
+    channel: str,
+    sender: str,
+    text: str,
+    msg_key: str,
+    msg_type: str = "text",
+    media_id: str | None = None,
+) -> InboundResult:
+    """Accept and process at once (`duban say`, and webhooks that are not busy)."""
+    accepted = accept(
+        rt,
+        channel=channel,
+        sender=sender,
+        text=text,
+        msg_key=msg_key,
+        msg_type=msg_type,
+        media_id=media_id,
+    )
+    if accepted.inbound_id is None:
+        return InboundResult(
+            accepted.reply or "", duplicate=accepted.duplicate, recorded=accepted.duplicate
+        )
+    result = process(rt, accepted.inbound_id)
+    return result if result is not None else InboundResult("", duplicate=True)
+
+
+def process_pending(
+    rt: Runtime, *, older_than: dt.timedelta = dt.timedelta(seconds=2), limit: int = 200
+) -> int:
+    """Handle messages acknowledged but not yet processed; replies go through the outbox."""
+    with rt.sessions() as session:
+        ids = list(
+            session.scalars(
+                select(InboundMessage.id)
+                .where(
+                    InboundMessage.status == "received",
+                    InboundMessage.received_at <= rt.now() - older_than,
+                )
+                .order_by(InboundMessage.received_at, InboundMessage.id)
+                .limit(limit)
+            )
+        )
+    done = 0
+    for n, inbound_id in enumerate(ids):
+        if n % 10 == 0 and _webhook_bursting(rt):
+            log.info("inbound worker yields to a callback burst; %d left", len(ids) - n)
+            break
+        if process(rt, inbound_id, reply_via="outbox") is not None:
+            done += 1
+    return done
+
+
+def yield_to_burst(
+    newest: dt.datetime | None, oldest: dt.datetime | None, now: dt.datetime
+) -> bool:
+    """Whether the worker should leave the database to the webhook for now: callbacks are
+    still arriving (one in the last BURST_QUIET), unless a message has waited MAX_DEFER —
+    replies are late by the length of a burst, acknowledgements never wait for them."""
+    if newest is None or oldest is None:
+        return False
+    return now - newest < BURST_QUIET and now - oldest < MAX_DEFER
+
+
+def _webhook_bursting(rt: Runtime) -> bool:
+    with rt.sessions() as session:
+        newest, oldest = session.execute(
+            select(
+                func.max(InboundMessage.received_at), func.min(InboundMessage.received_at)
+            ).where(InboundMessage.status == "received")
+        ).one()
+    return yield_to_burst(newest, oldest, rt.now())

@@ -1,0 +1,141 @@
+"""The single scheduler process: APScheduler jobs that run only while holding the lease."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy.orm import Session
+
+from bot.delivery.media import fetch_pending
+from bot.delivery.picture import render_board
+from bot.delivery.relay import Relay, relay_id
+from bot.inbound.pipeline import process_pending
+from bot.runtime import Runtime
+from handlers.notices import board_data, broadcast, enqueue_nudges
+from schedules.board import Board
+from schedules.jobs import Broadcast, publish_due, run_due
+from schedules.lease import acquire, release
+from schedules.reminders import Sent
+
+log = logging.getLogger(__name__)
+LEASE_NAME = "scheduler"
+LEASE_TTL = dt.timedelta(seconds=30)
+
+
+def remind(rt: Runtime, at: dt.datetime | None = None, *, dry_run: bool = False) -> list[Sent]:
+    """Every reminder rule as of `at` (default now), the nudges rendered and enqueued."""
+    return run_due(
+        rt.sessions,
+        rt.config.rules,
+        rt.calendar,
+        at or rt.now(),
+        enqueue_nudges,
+        dry_run=dry_run,
+    )
+
+
+def board_broadcast(rt: Runtime) -> Broadcast:
+    """A published board to every group, with its picture when a CJK font is installed."""
+
+    def send(session: Session, board: Board, now: dt.datetime) -> int:
+        drawn = render_board({**board_data(board), "today": rt.config.rules.local_day(now)})
+        return broadcast(session, board, now, drawn.png if drawn is not None else None)
+
+    return send
+
+
+def publish(rt: Runtime, now: dt.datetime | None = None) -> int:
+    """The weekly and monthly publications that are due now, each once."""
+    return publish_due(
+        rt.sessions, rt.config.rules, rt.calendar, now or rt.now(), board_broadcast(rt)
+    )
+
+
+class SchedulerService:
+    """Holds the scheduler lease; jobs do nothing on a process that is not the holder."""
+
+    def __init__(self, rt: Runtime, holder: str | None = None) -> None:
+        self.rt = rt
+        self.holder = holder or relay_id()
+        self.active = False
+        self.relay: Relay | None = None
+        self.passes = 0
+        self.beats = 0
+
+    def heartbeat(self) -> bool:
+        was = self.active
+        self.active = acquire(self.rt.sessions, LEASE_NAME, self.holder, self.rt.now(), LEASE_TTL)
+        if self.active != was:
+            log.info("scheduler lease %s by %s", "taken" if self.active else "lost", self.holder)
+        elif not self.active and not self.beats:
+            log.info("scheduler %s idle: another process holds the lease", self.holder)
+        self.beats += 1
+        return self.active
+
+    def deliver(self) -> None:
+        if self.active:
+            self.relay = self.relay or Relay(self.rt)
+            self.relay.run_once()
+
+    def remind(self) -> None:
+        """Every reminder rule as of now; slots already sent are skipped by their keys."""
+        if self.active:
+            sent = remind(self.rt)
+            self.passes += 1
+            # The first pass is logged so an operator (and a test) sees the holder at work.
+            level = logging.INFO if self.passes == 1 else logging.DEBUG
+            log.log(
+                level,
+                "reminder pass %s: %s nudge(s) due, %s new",
+                self.passes,
+                len(sent),
+                sum(s.enqueued for s in sent),
+            )
+
+    def rank(self) -> None:
+        """The weekly ranking at its configured hour; published once per week."""
+        if self.active:
+            publish(self.rt)
+
+    def evidence(self) -> None:
+        """Fetch evidence media before WeCom forgets it (three days)."""
+        if self.active:
+            fetch_pending(self.rt)
+
+    def inbound(self) -> None:
+        """Messages acknowledged while the webhook was busy (or died): handle them now."""
+        if self.active:
+            process_pending(self.rt)
+
+    def build(self, blocking: bool) -> BaseScheduler:
+        kind: Any = BlockingScheduler if blocking else BackgroundScheduler
+        sched = kind(timezone=self.rt.tz, job_defaults={"coalesce": True, "max_instances": 1})
+        sched.add_job(
+            self.heartbeat,
+            "interval",
+            seconds=10,
+            id="heartbeat",
+            next_run_time=dt.datetime.now(self.rt.tz),
+        )
+        sched.add_job(self.deliver, "interval", seconds=3, id="deliver")
+        sched.add_job(self.inbound, "interval", seconds=1, id="inbound")
+        sched.add_job(self.rank, "interval", seconds=60, id="rank")
+        sched.add_job(self.evidence, "interval", seconds=30, id="evidence")
+        sched.add_job(
+            self.remind,
+            "interval",
+            seconds=60,
+            id="remind",
+            next_run_time=dt.datetime.now(self.rt.tz) + dt.timedelta(seconds=5),
+        )
+        return sched
+
+    def stop(self) -> None:
+        if self.active:
+            release(self.rt.sessions, LEASE_NAME, self.holder)
+            self.active = False

@@ -1,0 +1,380 @@
+"""State changes on the ledger. Each writes its audit entry and outbox rows in the caller's
+transaction, so a change and the messages it causes commit together or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.render import render
+from models import (
+    CLOSED,
+    IN_PROGRESS,
+    NOT_STARTED,
+    REPORTED,
+    Assignment,
+    Extension,
+    Member,
+    Progress,
+    Unit,
+)
+from models.audit import audit
+from models.outbox import enqueue_to_unit
+
+
+def supervision_units(session: Session) -> list[Unit]:
+    return list(session.scalars(select(Unit).where(Unit.kind == "office").order_by(Unit.id)))
+
+
+def claim_done(
+    session: Session,
+    a: Assignment,
+    member: Member,
+    *,
+    note: str,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+    inbound_id: int | None = None,
+) -> Progress:
+    """未启动/推进中 → 已报完成(待审核), and tell the supervision office."""
+    old = a.status
+    a.status = REPORTED
+    a.percent = 100
+    a.reported_at = now
+    entry = Progress(
+        assignment=a,
+        member=member,
+        created_at=now,
+        kind="done",
+        text=note,
+        percent=100,
+        inbound_id=inbound_id,
+    )
+    session.add(entry)
+    session.flush()
+    audit(
+        session,
+        actor=member.userid,
+        source=source,
+        action="claim_done",
+        entity="assignment",
+        entity_id=a.id,
+        old_status=old,
+        new_status=REPORTED,
+        note=note,
+    )
+    text = render("notify_done_claim", {"a": a, "member": member, "note": note})
+    for office in supervision_units(session):
+        enqueue_to_unit(
+            session,
+            office,
+            dedupe_key=f"done-claim:{entry.id}:{office.code}",
+            content=text,
+            now=now,
+            source=source,
+        )
+    return entry
+
+
+def report_progress(
+    session: Session,
+    a: Assignment,
+    member: Member,
+    *,
+    percent: int | None,
+    note: str,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+    inbound_id: int | None = None,
+) -> Progress:
+    old_status, old_percent = a.status, a.percent
+    if percent is not None:
+        a.percent = percent
+    if a.status == NOT_STARTED:
+        a.status = IN_PROGRESS
+    entry = Progress(
+        assignment=a,
+        member=member,
+        created_at=now,
+        kind="progress",
+        text=note,
+        percent=percent,
+        inbound_id=inbound_id,
+    )
+    session.add(entry)
+    session.flush()
+    audit(
+        session,
+        actor=member.userid,
+        source=source,
+        action="report_progress",
+        entity="assignment",
+        entity_id=a.id,
+        old_status=old_status,
+        new_status=a.status,
+        old_percent=old_percent,
+        new_percent=a.percent,
+        note=note,
+    )
+    return entry
+
+
+def _record_review(
+    session: Session,
+    a: Assignment,
+    reviewer: Member,
+    *,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+    action: str,
+    text: str,
+    template: str,
+    data: dict[str, object],
+    **detail: object,
+) -> None:
+    """A supervisor's decision: the history entry, the audit record, the unit's notice."""
+    session.add(
+        Progress(
+            assignment=a,
+            member=reviewer,
+            created_at=now,
+            kind="review",
+            text=text,
+            percent=a.percent,
+        )
+    )
+    session.flush()
+    audit(
+        session,
+        actor=reviewer.userid,
+        source=source,
+        action=action,
+        entity="assignment",
+        entity_id=a.id,
+        old_status=REPORTED,
+        new_status=a.status,
+        **detail,
+    )
+    enqueue_to_unit(
+        session,
+        a.unit,
+        dedupe_key=f"{action}:{a.id}:{int(now.timestamp())}",
+        content=render(template, {"a": a, "reviewer": reviewer, **data}, today=today),
+        now=now,
+        source=source,
+    )
+
+
+def close_item(
+    session: Session,
+    a: Assignment,
+    reviewer: Member,
+    *,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+    note: str = "",
+) -> None:
+    """已报完成 → 已销号 (挂账销号), and tell the unit."""
+    a.status = CLOSED
+    a.closed_at = now
+    _record_review(
+        session,
+        a,
+        reviewer,
+        now=now,
+        today=today,
+        source=source,
+        action="close",
+        text=f"销号{('：' + note) if note else ''}",
+        template="notify_closed",
+        data={},
+        note=note,
+    )
+
+
+def last_reported_percent(session: Session, a: Assignment) -> int:
+    """What the unit last reported before its done claim: a returned item goes back to
+    where the unit said it stood, not to a made-up figure (0 when it never reported)."""
+    value = session.scalar(
+        select(Progress.percent)
+        .where(
+            Progress.assignment_id == a.id,
+            Progress.kind == "progress",
+            Progress.percent.is_not(None),
+        )
+        .order_by(Progress.created_at.desc(), Progress.id.desc())
+        .limit(1)
+    )
+    return min(int(value or 0), 99)
+
+
+def reject_item(
+    session: Session,
+    a: Assignment,
+    reviewer: Member,
+    *,
+    reason: str,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+) -> None:
+    """已报完成 → 推进中 (退回) with the reason, and tell the unit."""
+    a.status = IN_PROGRESS
+    a.reported_at = None
+    a.percent = last_reported_percent(session, a)
+    _record_review(
+        session,
+        a,
+        reviewer,
+        now=now,
+        today=today,
+        source=source,
+        action="reject",
+        text=f"退回：{reason}",
+        template="notify_rejected",
+        data={"reason": reason},
+        reason=reason,
+    )
+
+
+def request_extension(
+    session: Session,
+    a: Assignment,
+    member: Member,
+    *,
+    new_deadline: dt.date,
+    reason: str,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+    inbound_id: int | None = None,
+) -> Extension:
+    """延期申请: recorded as pending; the supervision office decides."""
+    ext = Extension(
+        assignment=a,
+        requested_by=member,
+        requested_at=now,
+        old_deadline=a.deadline,
+        new_deadline=new_deadline,
+        reason=reason,
+    )
+    session.add(ext)
+    session.add(
+        Progress(
+            assignment=a,
+            member=member,
+            created_at=now,
+            kind="extension",
+            text=f"申请延期至{new_deadline.isoformat()}：{reason}",
+            inbound_id=inbound_id,
+        )
+    )
+    session.flush()
+    audit(
+        session,
+        actor=member.userid,
+        source=source,
+        action="request_extension",
+        entity="assignment",
+        entity_id=a.id,
+        extension_id=ext.id,
+        old_deadline=a.deadline.isoformat(),
+        new_deadline=new_deadline.isoformat(),
+        reason=reason,
+    )
+    text = render("notify_extension_request", {"a": a, "ext": ext, "member": member}, today=today)
+    for office in supervision_units(session):
+        enqueue_to_unit(
+            session,
+            office,
+            dedupe_key=f"ext-request:{ext.id}:{office.code}",
+            content=text,
+            now=now,
+            source=source,
+        )
+    return ext
+
+
+def decide_extension(
+    session: Session,
+    ext: Extension,
+    reviewer: Member,
+    *,
+    approve: bool,
+    note: str,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+) -> None:
+    """批准 moves the unit's deadline (milestones follow); 驳回 keeps it. Both are recorded."""
+    a = ext.assignment
+    ext.status = "approved" if approve else "refused"
+    ext.decided_by = reviewer
+    ext.decided_at = now
+    ext.decision_note = note
+    if approve:
+        a.deadline_override = ext.new_deadline
+    session.flush()
+    audit(
+        session,
+        actor=reviewer.userid,
+        source=source,
+        action="approve_extension" if approve else "refuse_extension",
+        entity="assignment",
+        entity_id=a.id,
+        extension_id=ext.id,
+        old_deadline=ext.old_deadline.isoformat(),
+        new_deadline=a.deadline.isoformat(),
+        note=note,
+    )
+    text = render(
+        "notify_extension_decision",
+        {"a": a, "ext": ext, "approve": approve, "note": note},
+        today=today,
+    )
+    enqueue_to_unit(
+        session, a.unit, dedupe_key=f"ext-decision:{ext.id}", content=text, now=now, source=source
+    )
+
+
+def urge(
+    session: Session,
+    a: Assignment,
+    reviewer: Member,
+    *,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+    key: str,
+    note: str = "",
+) -> None:
+    """催办: an immediate nudge to the unit's group, @ its liaison and head."""
+    mentions = [
+        m.userid
+        for m in a.unit.members
+        if m.active and (m.has_role("liaison") or m.has_role("head"))
+    ]
+    audit(
+        session,
+        actor=reviewer.userid,
+        source=source,
+        action="urge",
+        entity="assignment",
+        entity_id=a.id,
+    )
+    text = render("notify_urge", {"a": a, "reviewer": reviewer, "note": note}, today=today)
+    enqueue_to_unit(
+        session,
+        a.unit,
+        dedupe_key=f"urge:{a.id}:{key}",
+        content=text,
+        now=now,
+        mentions=mentions,
+        source=source,
+    )

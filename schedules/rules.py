@@ -1,0 +1,94 @@
+"""The county's rules: one object, read from `[rules]` and `[plans]` by the config and handed
+to everything that decides when something is due and how it scores (lights, nudges, scoring,
+rankings, chat). Field names are the TOML keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# The nudge rules and the order they are applied in among slots at the same time (the
+# per-item cap keeps the earliest): what is due today comes before what is merely close.
+YELLOW, DUE_MORNING, OVERDUE, ESCALATE, DUE_EVENING = (
+    "yellow",
+    "due_morning",
+    "overdue",
+    "escalate",
+    "due_evening",
+)
+RULE_ORDER = (DUE_MORNING, YELLOW, OVERDUE, ESCALATE, DUE_EVENING)
+
+Plan = tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Rules:
+    timezone: str = "Asia/Shanghai"
+    # Lights: yellow within this many workdays of an unmet milestone or the deadline.
+    warning_workdays: int = 3
+    # Nudges (on workdays, outside quiet hours).
+    yellow_nudge_workdays: tuple[int, ...] = (3, 1)
+    due_day_time: dt.time = dt.time(9, 0)
+    evening_check_time: dt.time = dt.time(16, 30)
+    overdue_time: dt.time = dt.time(9, 30)
+    escalate_after_workdays: int = 3
+    max_nudges_per_item_per_day: int = 2
+    quiet_start: dt.time = dt.time(21, 0)
+    quiet_end: dt.time = dt.time(8, 0)
+    # Rankings.
+    ranking_weekday: int = 5  # ISO weekday, 5 = Friday
+    ranking_time: dt.time = dt.time(17, 0)
+    red_list_size: int = 3
+    black_list_size: int = 3
+    # Scoring.
+    score_on_time: float = 100.0
+    score_late_penalty_per_workday: float = 10.0
+    score_late_floor: float = 40.0
+    score_extension_cap: float = 90.0
+    # Chat: how long a numbered question waits for its answer.
+    pick_ttl_seconds: int = 600
+    # 倒排工期 templates per key work (`[plans]`): milestones for tasks without their own.
+    plans: Mapping[str, Plan] = field(default_factory=lambda: MappingProxyType({}))
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        return moment.astimezone(self.tz)
+
+    def local_day(self, moment: dt.datetime) -> dt.date:
+        return moment.astimezone(self.tz).date()
+
+    def plan_for(self, key_work: str) -> Plan:
+        return self.plans.get(key_work, ())
+
+    def slot_times(self) -> dict[str, dt.time]:
+        return {
+            YELLOW: self.due_day_time,
+            DUE_MORNING: self.due_day_time,
+            OVERDUE: self.overdue_time,
+            ESCALATE: self.overdue_time,
+            DUE_EVENING: self.evening_check_time,
+        }
+
+    def slots(self) -> list[tuple[dt.time, str]]:
+        """Every nudge rule's slot of a day, in the order they are applied."""
+        times = self.slot_times()
+        return sorted(
+            ((times[r], r) for r in RULE_ORDER), key=lambda s: (s[0], RULE_ORDER.index(s[1]))
+        )
+
+    def quiet(self, t: dt.time) -> bool:
+        """Whether `t` falls in quiet hours [start, end), which may wrap past midnight."""
+        start, end = self.quiet_start, self.quiet_end
+        if start == end:
+            return False  # no quiet hours
+        if start < end:
+            return start <= t < end
+        return t >= start or t < end
