@@ -30,10 +30,12 @@ system-deps:
 	    echo "note: install Debian's chromium and fonts-noto-cjk for the browser tests (sudo apt-get install chromium fonts-noto-cjk)"; \
 	  fi; }
 
-## test: lint, the layer contracts, then the whole suite on SQLite, PostgreSQL and MariaDB
+## test: lint, the layer contracts, types, then the whole suite on SQLite, PostgreSQL and MariaDB
 test: $(VENV)/.installed system-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 ## bench: every benchmark (several minutes; the broadcast one waits out real 60 s windows)

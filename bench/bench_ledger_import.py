@@ -74,7 +74,7 @@ def main() -> None:
     rt = build_runtime(cfg)
     upgrade(rt.engine)
     with rt.sessions() as s:
-        load_demo(s, dt.date(2026, 11, 25))
+        load_demo(s, dt.date(2026, 11, 25), rt.tz)
         s.commit()
         names = list(s.scalars(select(Unit.name).where(Unit.kind != "office")))
     sheet = tmp / "ledger.xlsx"

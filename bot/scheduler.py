@@ -43,8 +43,9 @@ def board_broadcast(rt: Runtime) -> Broadcast:
     """A published board to every group, with its picture when a CJK font is installed."""
 
     def send(session: Session, board: Board, now: dt.datetime) -> int:
-        drawn = render_board({**board_data(board), "today": rt.config.rules.local_day(now)})
-        return broadcast(session, board, now, drawn.png if drawn is not None else None)
+        today = rt.config.rules.local_day(now)
+        drawn = render_board({**board_data(board), "today": today})
+        return broadcast(session, board, now, today, drawn.png if drawn is not None else None)
 
     return send
 

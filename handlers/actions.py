@@ -57,6 +57,7 @@ def claim_done(
     session.flush()
     audit(
         session,
+        at=now,
         actor=member.userid,
         source=source,
         action="claim_done",
@@ -66,7 +67,7 @@ def claim_done(
         new_status=REPORTED,
         note=note,
     )
-    text = render("notify_done_claim", {"a": a, "member": member, "note": note})
+    text = render("notify_done_claim", {"a": a, "member": member, "note": note}, today=today)
     for office in supervision_units(session):
         enqueue_to_unit(
             session,
@@ -109,6 +110,7 @@ def report_progress(
     session.flush()
     audit(
         session,
+        at=now,
         actor=member.userid,
         source=source,
         action="report_progress",
@@ -151,6 +153,7 @@ def _record_review(
     session.flush()
     audit(
         session,
+        at=now,
         actor=reviewer.userid,
         source=source,
         action=action,
@@ -278,6 +281,7 @@ def request_extension(
     session.flush()
     audit(
         session,
+        at=now,
         actor=member.userid,
         source=source,
         action="request_extension",
@@ -323,6 +327,7 @@ def decide_extension(
     session.flush()
     audit(
         session,
+        at=now,
         actor=reviewer.userid,
         source=source,
         action="approve_extension" if approve else "refuse_extension",
@@ -362,6 +367,7 @@ def urge(
     ]
     audit(
         session,
+        at=now,
         actor=reviewer.userid,
         source=source,
         action="urge",

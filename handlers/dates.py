@@ -10,21 +10,9 @@ import calendar
 import datetime as dt
 import re
 
+import cn2an
+
 WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
-CN_DIGITS = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 
 
 def _month_end(year: int, month: int) -> dt.date:
@@ -49,17 +37,15 @@ def _future(today: dt.date, month: int, day: int | None) -> dt.date | None:
 
 
 def cn_number(text: str) -> int | None:
+    """An integer written in digits or Chinese numerals (十五, 两百, 一百零一); None when it
+    is not one (十十). cn2an does the reading: hand-written readers got 一百 and 十十 wrong."""
     if text.isdigit():
         return int(text)
-    if text in CN_DIGITS:
-        return CN_DIGITS[text]
-    if len(text) == 2 and text[0] == "十":  # 十五
-        return 10 + CN_DIGITS.get(text[1], -100)
-    if len(text) == 2 and text[1] == "十":  # 二十
-        return CN_DIGITS.get(text[0], -100) * 10
-    if len(text) == 3 and text[1] == "十":  # 二十五
-        return CN_DIGITS.get(text[0], -100) * 10 + CN_DIGITS.get(text[2], -100)
-    return None
+    try:
+        value = cn2an.cn2an(text, "normal")
+    except (ValueError, KeyError, IndexError):
+        return None
+    return int(value) if float(value).is_integer() else None
 
 
 NUM = r"(\d{1,2}|[一二两三四五六七八九十]{1,3})"
@@ -91,11 +77,16 @@ def date_mention(text: str, today: dt.date) -> tuple[dt.date | None, str, tuple[
     )
     if not mentions:
         return None
-    # The first that is a real day wins: "完成 8/40 户，延至12月15日" means 12月15日.
+    # The first that is a real day wins: "完成 8/40 户，延至12月15日" means 12月15日 — but
+    # not a piece of an impossible one ("十二月十十日" has no "十日" in it to fall back on).
+    refused: list[tuple[int, int]] = []
     for _, _, kind, m in mentions:
+        if any(a <= m.start() and m.end() <= b for a, b in refused):
+            continue
         d = _resolve(kind, m, today)
         if d is not None:
             return d, m.group(0), m.span()
+        refused.append(m.span())
     _, _, _, first = mentions[0]
     return None, first.group(0), first.span()
 
@@ -152,9 +143,9 @@ def _resolve(kind: str, m: re.Match[str], today: dt.date) -> dt.date | None:
         for months_ahead in range(3):
             year = today.year + (today.month - 1 + months_ahead) // 12
             month = (today.month - 1 + months_ahead) % 12 + 1
-            d = _safe(year, month, day)
-            if d is not None and d >= today:
-                return d
+            found = _safe(year, month, day)
+            if found is not None and found >= today:
+                return found
     return None
 
 

@@ -48,6 +48,7 @@ class EvidenceHandler:
         ctx.session.flush()
         audit(
             ctx.session,
+            at=ctx.now,
             actor=ctx.member.userid,
             source=ctx.source,
             action="attach_evidence",

@@ -12,14 +12,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from handlers.render import render
+from handlers.render import movement_label, reason_text, render
 from models import Member, Unit
 from models.outbox import enqueue, enqueue_to_unit, image_payload
 from models.splitting import split_message
 from schedules.board import Board
 from schedules.reminders import Nudge, Sent
 from schedules.rules import ESCALATE, YELLOW
-from schedules.scoring import RankRow, deduction_reason, movement_label
+from schedules.scoring import RankRow
 
 GROUP_LABELS = {"township": "乡镇", "department": "部门"}
 # A unit's own line names its costliest deductions and counts the rest; red and black
@@ -112,15 +112,15 @@ def enqueue_nudges(session: Session, nudges: list[Nudge], now: dt.datetime) -> l
     return out
 
 
-def board_data(board: Board, unit: Unit | None = None) -> dict[str, object]:
+def board_data(board: Board, unit: Unit | None = None) -> dict[str, Any]:
     """What the ranking templates render: pure data."""
 
-    def line(r: RankRow) -> dict[str, object]:
+    def line(r: RankRow) -> dict[str, Any]:
         u = board.units[r.unit_code]
         # Costliest first; the unit's own message shows the first LOST_SHOWN of them.
         costly = [
-            {**x, "why": deduction_reason(x)}
-            for x in sorted(r.lost, key=lambda x: (-float(x["lost"]), str(x["task"])))  # type: ignore[arg-type]
+            {**x, "why": reason_text(x)}
+            for x in sorted(r.lost, key=lambda x: (-x["lost"], x["task"]))
         ]
         return {
             "code": u.code,
@@ -149,7 +149,7 @@ def board_data(board: Board, unit: Unit | None = None) -> dict[str, object]:
     own = None
     if unit is not None and (r := board.row_for(unit.id)) is not None:
         mine = line(r)
-        costly: list[dict[str, object]] = mine["lost"]  # type: ignore[assignment]
+        costly: list[dict[str, Any]] = mine["lost"]
         own = {
             **mine,
             "group": GROUP_LABELS[r.group],
@@ -169,7 +169,7 @@ def board_data(board: Board, unit: Unit | None = None) -> dict[str, object]:
     }
 
 
-def board_json(board: Board) -> dict[str, object]:
+def board_json(board: Board) -> dict[str, Any]:
     """`duban rank --json` and `/api/rankings`: the board with what cost each unit points."""
     data = board_data(board)
     return {
@@ -177,11 +177,13 @@ def board_json(board: Board) -> dict[str, object]:
         "from": board.start.isoformat(),
         "to": board.end.isoformat(),
         "frozen": board.frozen,
-        "groups": [{"group": g["label"], "rows": g["rows"]} for g in data["groups"]],  # type: ignore[attr-defined]
+        "groups": [{"group": g["label"], "rows": g["rows"]} for g in data["groups"]],
     }
 
 
-def broadcast(session: Session, board: Board, now: dt.datetime, picture: bytes | None) -> int:
+def broadcast(
+    session: Session, board: Board, now: dt.datetime, today: dt.date, picture: bytes | None
+) -> int:
     """The board to every unit group (with its own line) and the supervision office, and the
     board as a picture (PNG) after it where one could be drawn."""
     n = 0
@@ -190,7 +192,7 @@ def broadcast(session: Session, board: Board, now: dt.datetime, picture: bytes |
         data = board_data(board, unit)
         template = "rank_office" if unit.kind == "office" else "rank_unit"
         # The full table (office) of a large county takes several messages, cut at row ends.
-        parts = split_message(render(template, data), "markdown")
+        parts = split_message(render(template, data, today=today), "markdown")
         for i, part in enumerate(parts, 1):
             n += len(
                 enqueue_to_unit(

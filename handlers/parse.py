@@ -89,7 +89,7 @@ def _percent(text: str) -> tuple[int | None, str]:
     m = re.search(r"(?P<pct>\d{1,3})\s*(?:%|percent)", text)
     if m:
         return int(m.group("pct")), text[: m.start()] + " " + text[m.end() :]
-    m = re.search(r"百分之(?P<cn>[一二两三四五六七八九十百零]{1,3})", text)
+    m = re.search(r"百分之(?P<cn>[一二两三四五六七八九十百零]{1,4})", text)
     if m:
         value = 100 if m.group("cn") == "百" else cn_number(m.group("cn"))
         if value is not None:

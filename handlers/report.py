@@ -112,12 +112,13 @@ class PickHandler:
     def handle(self, ctx: Context, match: tuple[Command, Any]) -> Reply:
         cmd, state = match
         options: list[int] = state.data["options"]
-        if not 1 <= (cmd.ref or 0) <= len(options):
+        n = cmd.ref or 0
+        if not 1 <= n <= len(options):
             return Reply("pick_out_of_range", {"n": len(options)})
         action = state.kind.split(":", 1)[1]
         data = {k: v for k, v in state.data.items() if k != "options"}
         forget_pick(ctx)
-        a = ctx.session.get(Assignment, options[cmd.ref - 1])  # type: ignore[operator]
+        a = ctx.session.get(Assignment, options[n - 1])
         if a is None or a.unit_id != ctx.member.unit_id:
             return Reply("pick_out_of_range", {"n": len(options)})
         return act(ctx, a, action, data)

@@ -53,8 +53,3 @@ def handle(ctx: Context, handler: Handler, match: Any) -> Reply:
     if ctx.command is not None and ctx.command.kind != "pick":
         forget_pick(ctx)  # a numbered list answers only the very next message
     return handler.handle(ctx, match)
-
-
-def dispatch(ctx: Context, handlers: Sequence[Handler] = DEFAULT_HANDLERS) -> Reply:
-    handler, match = route(ctx, handlers)
-    return handle(ctx, handler, match)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from models.ops import AuditLog
 def audit(
     session: Session,
     *,
+    at: dt.datetime,
     actor: str,
     source: str,
     action: str,
@@ -21,6 +23,7 @@ def audit(
 ) -> None:
     session.add(
         AuditLog(
+            at=at,
             actor=actor,
             source=source,
             action=action,

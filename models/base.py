@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeEngine
 
@@ -48,6 +48,12 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if isinstance(value, str):  # SQLite through raw SQL
             value = dt.datetime.fromisoformat(value)
         return value.replace(tzinfo=dt.UTC)
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched. Session.execute is typed for queries; a DML
+    statement's result is a CursorResult, which has the count."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def utcnow() -> dt.datetime:

@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "parked")
-
 
 class InboundMessage(Base):
     """Every accepted callback, unique on its platform message key (dedupe and audit)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import zlib
 from typing import Any
 
 from sqlalchemy import select
@@ -50,10 +51,13 @@ def enqueue(
     return row
 
 
-def unit_targets(session: Session, unit: Unit) -> list[tuple[str, str]]:
-    """Where a unit's group messages go: its group robots, else its app chat, else its people."""
+def unit_targets(session: Session, unit: Unit, dedupe_key: str) -> list[tuple[str, str]]:
+    """Where a unit's group message goes: one of its group robots, else its app chat, else
+    its people. A group with several robots spreads its messages over them (each robot may
+    post 20 a minute); a message always picks the same robot, so a retry goes the same way."""
     if unit.webhook_keys:
-        return [("webhook", str(unit.webhook_keys[0]))]
+        keys = [str(k) for k in unit.webhook_keys]
+        return [("webhook", keys[zlib.crc32(dedupe_key.encode()) % len(keys)])]
     if unit.appchat_id:
         return [("appchat", unit.appchat_id)]
     userids = session.scalars(
@@ -74,7 +78,7 @@ def enqueue_to_unit(
     source: str = "",
 ) -> list[Outbox]:
     rows = []
-    for i, (channel, target) in enumerate(unit_targets(session, unit)):
+    for i, (channel, target) in enumerate(unit_targets(session, unit, dedupe_key)):
         key = dedupe_key if i == 0 else f"{dedupe_key}:{i}"
         row = enqueue(
             session,

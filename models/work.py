@@ -23,7 +23,6 @@ STATUS_LABELS = {
     CLOSED: "已销号",
 }
 OPEN_STATUSES = (NOT_STARTED, IN_PROGRESS)
-PROGRESS_KINDS = ("progress", "done", "extension", "evidence", "review")
 
 
 class KeyWork(Base):

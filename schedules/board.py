@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from schedules.periods import (
     publication_day,
 )
 from schedules.rules import Rules
-from schedules.scoring import Fact, RankRow, rank_all, unit_scores
+from schedules.scoring import Fact, Lost, RankRow, rank_all, unit_scores
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,7 @@ def stored(session: Session, kind: str, start: dt.date, end: dt.date) -> Board |
                 d.get("red", False),
                 d.get("black", False),
                 d.get("black_streak", 0),
-                tuple(d.get("lost", ())),
+                tuple(cast("list[Lost]", d.get("lost", ()))),
             )
         )
     for rows in groups.values():  # ties in a stable order: by unit code
@@ -314,7 +315,7 @@ def backfill(
 
 def trends(
     session: Session, kind: str = "week", limit: int = 12, unit_id: int | None = None
-) -> dict[int, list[dict[str, object]]]:
+) -> dict[int, list[dict[str, Any]]]:
     """Published scores and ranks per unit over the last `limit` periods, oldest first."""
     recent = (
         select(RankingSnapshot.period_start)
@@ -331,7 +332,7 @@ def trends(
     )
     if unit_id is not None:
         q = q.where(RankingSnapshot.unit_id == unit_id)
-    out: dict[int, list[dict[str, object]]] = {}
+    out: dict[int, list[dict[str, Any]]] = {}
     for s in session.scalars(q):
         out.setdefault(s.unit_id, []).append(
             {
@@ -348,6 +349,6 @@ def trends(
 
 def trend(
     session: Session, unit_id: int, kind: str = "week", limit: int = 12
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """A unit's published scores and ranks, oldest first."""
     return trends(session, kind, limit, unit_id).get(unit_id, [])

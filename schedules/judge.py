@@ -13,8 +13,9 @@ workdays after that date.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from schedules.calendar import WorkCalendar
 from schedules.plan import Milestone
@@ -118,15 +119,18 @@ def standing(item: Facts, on: dt.date, rules: Rules, cal: WorkCalendar) -> Stand
     return Standing(GREEN, Reason(ON_TRACK))
 
 
+def due_today(date: dt.date, on: dt.date, milestone: str = "") -> Reason:
+    """The reason of a date due on `on`: the date itself, or the last workday before it."""
+    return Reason(DUE_TODAY if on == date else DUE_LAST_WORKDAY, date, 0, milestone)
+
+
 def approaching(
     date: dt.date, on: dt.date, window: int, cal: WorkCalendar, milestone: str = ""
 ) -> Reason | None:
     """Why a date not yet passed is close, or None when it is further than `window`
     workdays away."""
-    if on == date:
-        return Reason(DUE_TODAY, date, 0, milestone)
-    if on == due_day(date, cal):
-        return Reason(DUE_LAST_WORKDAY, date, 0, milestone)
+    if on == date or on == due_day(date, cal):
+        return due_today(date, on, milestone)
     left = workdays_left(date, on, cal)
     if left <= window:
         return Reason(DUE_SOON, date, left, milestone)
@@ -158,3 +162,14 @@ def score(item: Facts, on: dt.date, rules: Rules, cal: WorkCalendar) -> Score | 
         value = min(value, rules.score_extension_cap)
         kind = EXTENDED_LATE if late else EXTENDED
     return Score(value, late, False, Reason(kind, item.deadline, late))
+
+
+def lost_reason(lost: Mapping[str, Any]) -> Reason:
+    """The reason of a deduction as published rankings store it ({"late", "overdue",
+    "extended", …}), so a frozen board reads the same as a live one."""
+    late = int(lost.get("late") or 0)
+    if lost.get("overdue"):
+        return Reason(OPEN_OVERDUE, None, late)
+    if lost.get("extended"):
+        return Reason(EXTENDED_LATE if late else EXTENDED, None, late)
+    return Reason(LATE if late else ON_TIME, None, late)

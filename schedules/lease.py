@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Lease
+from models.base import rows_changed
 
 
 def acquire(
@@ -16,11 +17,13 @@ def acquire(
 ) -> bool:
     """Take or renew the lease; False while another live holder has it."""
     with sessions() as session:
-        renewed = session.execute(
-            update(Lease)
-            .where(Lease.name == name, (Lease.holder == holder) | (Lease.expires_at < now))
-            .values(holder=holder, expires_at=now + ttl)
-        ).rowcount
+        renewed = rows_changed(
+            session.execute(
+                update(Lease)
+                .where(Lease.name == name, (Lease.holder == holder) | (Lease.expires_at < now))
+                .values(holder=holder, expires_at=now + ttl)
+            )
+        )
         if renewed:
             session.commit()
             return True

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from models import REPORTED, Assignment, Task, Unit
+from models import CLOSED, REPORTED, Assignment, Task, Unit
 from schedules.calendar import WorkCalendar
-from schedules.lights import Light, light
+from schedules.judge import Facts, Standing, standing
 from schedules.plan import Milestone, effective_plan, milestone_dates
 from schedules.rules import Rules
 
@@ -32,7 +32,7 @@ class LedgerRow:
     status_label: str
     percent: int
     deadline: dt.date
-    light: Light
+    light: Standing
     milestones: tuple[Milestone, ...]
 
     @property
@@ -55,7 +55,12 @@ class LedgerRow:
             "percent": self.percent,
             "deadline": self.deadline.isoformat(),
             "light": self.light.color,
-            "light_reason": self.light.reason,
+            "reason": {
+                "kind": self.light.reason.kind,
+                "date": self.light.reason.date.isoformat() if self.light.reason.date else None,
+                "workdays": self.light.reason.workdays,
+                "milestone": self.light.reason.milestone,
+            },
             "milestones": [
                 {"name": m.name, "date": m.date.isoformat(), "percent": m.percent}
                 for m in self.milestones
@@ -72,16 +77,8 @@ def row_for(
     deadline = a.deadline
     plan = effective_plan(a.task.plan, a.task.key_work.name, rules.plans)
     milestones = tuple(milestone_dates(deadline, plan, cal))
-    lit = light(
-        is_open=a.is_open,
-        awaiting_review=a.status == REPORTED,
-        percent=a.percent,
-        deadline=deadline,
-        milestones=milestones,
-        today=today,
-        cal=cal,
-        warning_workdays=rules.warning_workdays,
-    )
+    status = {REPORTED: "reported", CLOSED: "closed"}.get(a.status, "open")
+    lit = standing(Facts(deadline, status, a.percent, milestones), today, rules, cal)
     return LedgerRow(
         assignment_id=a.id,
         task_code=a.task.code,

@@ -18,17 +18,6 @@ from schedules.calendar import WorkCalendar
 ONE_DAY = dt.timedelta(days=1)
 
 
-def day_label(d: dt.date, *, year: bool = False) -> str:
-    """12月5日, or 2027年1月21日 with `year`: how every date reads in chat and on pages."""
-    return f"{d.year}年{d.month}月{d.day}日" if year else f"{d.month}月{d.day}日"
-
-
-def range_label(start: dt.date, end: dt.date, today: dt.date) -> str:
-    """11月16日—11月22日; both ends with years when the range is not all this year's."""
-    year = start.year != end.year or end.year != today.year
-    return f"{day_label(start, year=year)}—{day_label(end, year=year)}"
-
-
 # After a longer outage the weekly window restarts at seven days rather than judging months
 # of deadlines in one "week"; the monthly evaluation covers those months anyway.
 MAX_CATCH_UP = dt.timedelta(days=28)

@@ -19,7 +19,7 @@ class Milestone:
 
 
 def milestone_dates(
-    deadline: dt.date, plan: Sequence[dict[str, Any]], cal: WorkCalendar
+    deadline: dt.date, plan: Sequence[Mapping[str, Any]], cal: WorkCalendar
 ) -> list[Milestone]:
     """Milestones in date order; each is `offset` workdays before the deadline.
 
@@ -37,10 +37,10 @@ def milestone_dates(
 
 
 def effective_plan(
-    task_plan: Sequence[dict[str, Any]] | None,
+    task_plan: Sequence[Mapping[str, Any]] | None,
     key_work: str,
-    templates: Mapping[str, Sequence[dict[str, Any]]] | None,
-) -> Sequence[dict[str, Any]]:
+    templates: Mapping[str, Sequence[Mapping[str, Any]]] | None,
+) -> Sequence[Mapping[str, Any]]:
     """A task's own milestones, else its key work's template from `[plans]`."""
     if task_plan:
         return task_plan

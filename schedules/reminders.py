@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from schedules.calendar import WorkCalendar
-from schedules.periods import day_label
+from schedules.judge import DUE_SOON, MILESTONE_OVERDUE, Reason, due_today
+from schedules.judge import OVERDUE as OVERDUE_REASON
 from schedules.plan import Milestone
 from schedules.rules import (
     DUE_EVENING,
@@ -49,7 +50,7 @@ class Line:
     task_code: int
     content: str
     deadline: dt.date
-    reason: str
+    reason: Reason
     overdue_workdays: int = 0
 
 
@@ -151,28 +152,25 @@ def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[s
     ):
         return out  # the common case: nothing due yet, no milestone to watch
 
-    def line(reason: str, late: int = 0) -> Line:
+    def line(reason: Reason) -> Line:
+        late = reason.workdays if reason.kind == OVERDUE_REASON else 0
         return Line(item.assignment_id, item.task_code, item.content, item.deadline, reason, late)
 
     if due == day:
+        today = due_today(item.deadline, day)
         if DUE_MORNING in wanted:
-            if item.deadline == day:
-                out[DUE_MORNING] = line("今天到期")
-            else:
-                out[DUE_MORNING] = line(
-                    f"{day_label(item.deadline)}到期，今天是到期前最后一个工作日"
-                )
+            out[DUE_MORNING] = line(today)
         if DUE_EVENING in wanted:
-            out[DUE_EVENING] = line("今天到期，尚未报告完成")
+            out[DUE_EVENING] = line(today)
         return out
     if due < day:
         late = -p.workdays(item.deadline)
         if OVERDUE in wanted:
-            out[OVERDUE] = line(f"已逾期 {late} 个工作日", late)
+            out[OVERDUE] = line(Reason(OVERDUE_REASON, item.deadline, late))
         # Escalate on reaching the threshold, then again every threshold's worth of workdays.
         n = rules.escalate_after_workdays
         if ESCALATE in wanted and n > 0 and late >= n and late % n == 0:
-            out[ESCALATE] = line(f"已逾期 {late} 个工作日", late)
+            out[ESCALATE] = line(Reason(OVERDUE_REASON, item.deadline, late))
         return out
     # Not yet due: milestones not met (in date order), then the deadline.
     missed: Milestone | None = None
@@ -185,20 +183,18 @@ def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[s
             missed = m  # the latest milestone already missed
         elif m_due == day:
             if DUE_MORNING in wanted and DUE_MORNING not in out:
-                out[DUE_MORNING] = line(f"节点“{m.name}”今天到期")
+                out[DUE_MORNING] = line(due_today(m.date, day, m.name))
         else:
-            targets.append((m.date, f"节点“{m.name}”"))
+            targets.append((m.date, m.name))
     if missed is not None and OVERDUE in wanted:
         late = -p.workdays(missed.date)
-        out[OVERDUE] = line(
-            f"节点“{missed.name}”（{day_label(missed.date)}）已逾期 {late} 个工作日"
-        )
+        out[OVERDUE] = line(Reason(MILESTONE_OVERDUE, missed.date, late, missed.name))
     if YELLOW in wanted:
-        targets.append((item.deadline, "完成时限"))
-        for date, what in sorted(targets):
+        targets.append((item.deadline, ""))
+        for date, name in sorted(targets):
             left = p.workdays(date)
             if left in rules.yellow_nudge_workdays:
-                out[YELLOW] = line(f"{what}{day_label(date)}，还剩 {left} 个工作日")
+                out[YELLOW] = line(Reason(DUE_SOON, date, left, name))
                 break
     return out
 

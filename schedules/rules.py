@@ -65,9 +65,6 @@ class Rules:
     def local_day(self, moment: dt.datetime) -> dt.date:
         return moment.astimezone(self.tz).date()
 
-    def plan_for(self, key_work: str) -> Plan:
-        return self.plans.get(key_work, ())
-
     def slot_times(self) -> dict[str, dt.time]:
         return {
             YELLOW: self.due_day_time,

@@ -13,8 +13,10 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TypedDict
 
 from schedules.calendar import WorkCalendar
+from schedules.judge import Facts, score
 from schedules.rules import Rules
 
 
@@ -40,26 +42,14 @@ class ItemScore:
 
 
 def score_item(f: Fact, as_of: dt.date, rules: Rules, cal: WorkCalendar) -> ItemScore | None:
-    """None when the item is not yet due (nothing to judge). A completion reported after
-    `as_of` is not known as of that day: the item is judged as still open."""
+    """None when the item is not yet due (nothing to judge); see `schedules.judge.score`.
+    A completion reported after `as_of` is not known on that day, nor in the tie-break."""
     if f.done_on is not None and f.done_on > as_of:
         f = replace(f, done_on=None)
-    if f.done_on is None:
-        if f.deadline >= as_of:
-            return None
-        return ItemScore(f, 0.0, cal.workdays_between(f.deadline, as_of), True)
-    late = max(0, cal.workdays_between(f.deadline, f.done_on)) if f.done_on > f.deadline else 0
-    score = (
-        rules.score_on_time
-        if late == 0
-        else max(
-            rules.score_late_floor,
-            rules.score_on_time - rules.score_late_penalty_per_workday * late,
-        )
-    )
-    if f.extended:
-        score = min(score, rules.score_extension_cap)
-    return ItemScore(f, score, late, False)
+    judged = score(Facts(f.deadline, done_on=f.done_on, extended=f.extended), as_of, rules, cal)
+    if judged is None:
+        return None
+    return ItemScore(f, judged.value, judged.late_workdays, judged.overdue)
 
 
 @dataclass(frozen=True)
@@ -107,6 +97,16 @@ def unit_scores(
     return out
 
 
+class Lost(TypedDict):
+    """One item that cost a unit points."""
+
+    task: int
+    lost: float
+    late: int
+    overdue: bool
+    extended: bool
+
+
 @dataclass(frozen=True)
 class RankRow:
     unit_code: str
@@ -117,8 +117,8 @@ class RankRow:
     red: bool
     black: bool
     black_streak: int  # consecutive periods on the black list, this one included
-    # What cost points: ({"task", "lost", "late", "overdue"}, …)
-    lost: tuple[dict[str, object], ...] = field(default=(), compare=False)
+    # What cost points, as published snapshots keep it.
+    lost: tuple[Lost, ...] = field(default=(), compare=False)
 
 
 def rank_group(
@@ -156,13 +156,13 @@ def rank_group(
         black = not red and behind < black_n and u.score < rules.score_on_time
         streak = (before[1] + 1 if before and before[1] > 0 else 1) if black else 0
         lost = tuple(
-            {
-                "task": s.fact.task_code,
-                "lost": rules.score_on_time - s.score,
-                "late": s.late_workdays,
-                "overdue": s.overdue,
-                "extended": s.fact.extended,
-            }
+            Lost(
+                task=s.fact.task_code,
+                lost=rules.score_on_time - s.score,
+                late=s.late_workdays,
+                overdue=s.overdue,
+                extended=s.fact.extended,
+            )
             for s in u.items
             if s.score < rules.score_on_time
         )
@@ -200,24 +200,3 @@ def rank_all(
     return {
         g: rank_group(by_group[g], g, rules, previous, names) for g in ("township", "department")
     }
-
-
-def deduction_reason(lost: Mapping[str, object]) -> str:
-    """Why an item cost points, in the words of a ranking: 逾期未完成, 逾期2个工作日完成,
-    延期后按期完成（封顶）…"""
-    if lost.get("overdue"):
-        return "逾期未完成"
-    late = lost.get("late") or 0
-    if lost.get("extended"):
-        return f"延期后仍逾期{late}个工作日完成" if late else "延期后按期完成（延期封顶）"
-    return f"逾期{late}个工作日完成"
-
-
-def movement_label(movement: int | None) -> str:
-    if movement is None:
-        return "上期未参评"
-    if movement > 0:
-        return f"↑{movement}"
-    if movement < 0:
-        return f"↓{-movement}"
-    return "持平"

@@ -106,7 +106,7 @@ def test_a_supervisor_imports_a_sheet_and_downloads_the_ledger(
 ) -> None:
     from pathlib import Path
 
-    from tests.test_ledger_excel import office_sheet
+    from tests.factories import office_sheet
 
     with site.rt.sessions() as s:
         create_account(s, "admin1", PASSWORD, is_admin=True)

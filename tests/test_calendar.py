@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schedules.calendar import WorkCalendar
-from schedules.lights import light
+from schedules.judge import Facts, standing
 from schedules.plan import milestone_dates
+from schedules.rules import Rules
 
 CAL = WorkCalendar()
 D = dt.date
@@ -111,15 +112,8 @@ def lit(
     plan: list[dict[str, object]] | None = None,
 ) -> str:
     ms = milestone_dates(deadline, plan or [], CAL)
-    return light(
-        is_open=is_open,
-        percent=percent,
-        deadline=deadline,
-        milestones=ms,
-        today=today,
-        cal=CAL,
-        warning_workdays=3,
-    ).color
+    item = Facts(deadline, "open" if is_open else "closed", percent, ms)
+    return standing(item, today, Rules(warning_workdays=3), CAL).color
 
 
 def test_lights() -> None:

@@ -13,7 +13,8 @@ import requests
 from sqlalchemy import func, select
 
 from bot.config import load_config
-from bot.delivery.relay import Relay, requeue
+from bot.delivery.channels import DeliveryError
+from bot.delivery.relay import Relay, channel_factory, requeue
 from bot.runtime import Runtime, build_runtime
 from models import Outbox, Setting
 from models.outbox import enqueue
@@ -182,6 +183,54 @@ def test_long_text_is_split_into_numbered_parts_under_the_byte_limit(
     ]
     rejoined = "\n".join(b.split("\n", 1)[1] for b in bodies)
     assert rejoined == "\n".join(lines)
+
+
+def test_a_split_message_resumes_after_a_failed_part_without_doubled_headers(
+    live_rt: Runtime, fake: Fake
+) -> None:
+    """Part 2 of 3 fails once: the retry sends parts 2 and 3 as cut the first time, and the
+    stored message is still the one written (no stray "（3/6）" lines)."""
+    lines = [f"第{i}行：乡镇单位重点工作推进情况说明" for i in range(90)]
+    original = "\n".join(lines)
+    queue(live_rt, [("webhook", "robot-long", original)])
+    real = channel_factory(live_rt)
+    sends = 0
+
+    class FailsPartTwoOnce:
+        def send(self, row: Outbox) -> None:
+            nonlocal sends
+            sends += 1
+            if sends == 2:
+                raise DeliveryError("transient", "HTTP 502")
+            real(row).send(row)
+
+    drain(live_rt, Relay(live_rt, lambda _row: FailsPartTwoOnce()))
+    bodies = [d["body"]["text"]["content"] for d in fake.delivered()]  # type: ignore[index]
+    parts = split_message(original, "text")
+    assert len(parts) == 3 and bodies == parts
+    with live_rt.sessions() as s:
+        row = s.scalars(select(Outbox)).one()
+    assert row.status == "sent" and row.payload["content"] == original
+    assert row.payload["parts_sent"] == 3 and row.attempts == 2
+
+
+def test_a_units_robots_share_its_messages(live_rt: Runtime) -> None:
+    """A unit group with two robots spreads its messages over both (20/min each), and a
+    message keeps its robot."""
+    from models import Unit
+    from models.outbox import enqueue_to_unit, unit_targets
+
+    with live_rt.sessions() as s:
+        unit = Unit(code="T", name="城关镇", kind="township", webhook_keys=["k1", "k2"])
+        s.add(unit)
+        s.flush()
+        rows = [
+            enqueue_to_unit(s, unit, dedupe_key=f"n{i}", content="催办", now=live_rt.now())[0]
+            for i in range(40)
+        ]
+        used = Counter(r.target for r in rows)
+        assert set(used) == {"k1", "k2"} and min(used.values()) >= 10
+        assert all(unit_targets(s, unit, r.dedupe_key) == [("webhook", r.target)] for r in rows)
 
 
 def test_split_message_properties() -> None:

@@ -32,6 +32,7 @@ from schedules.ledger import ledger_rows
 from schedules.rules import Rules
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
+TZ = Rules().tz
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
 
 def load(sessions: sessionmaker[Session], today: dt.date = TODAY, seed: int = 2026) -> DemoSummary:
     with sessions() as s:
-        summary = load_demo(s, today, seed=seed)
+        summary = load_demo(s, today, TZ, seed=seed)
         s.commit()
     return summary
 

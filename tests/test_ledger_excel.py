@@ -24,59 +24,10 @@ from handlers.dates import ledger_dates
 from models import AuditLog, Task, Unit
 from schedules.calendar import WorkCalendar
 from tests.conftest import County
+from tests.factories import HEADER, OFFICE_SHEET, office_sheet, workbook
 
 D = dt.date
 CAL = WorkCalendar()
-HEADER = [
-    "序号",
-    "重点工作",
-    "任务内容",
-    "牵头单位",
-    "责任单位",
-    "完成时限（年月日）",
-    "关键节点",
-    "分值",
-]
-
-
-def workbook(rows: list[list[Any]], merges: tuple[str, ...] = ()) -> io.BytesIO:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.append(["2026年度重点工作任务推进台账"])  # a title above the header, as offices do
-    ws.merge_cells("A1:H1")
-    ws.append(HEADER)
-    for row in rows:
-        ws.append(row)
-    for m in merges:
-        ws.merge_cells(m)
-    buf = io.BytesIO()
-    wb.save(buf)
-    buf.seek(0)
-    return buf
-
-
-OFFICE_SHEET = [
-    ["一、河湖长制"],  # row 3: a section row spanning the sheet
-    [1, None, " 建立 河长 巡河 制度 ", "县发改局", "城关镇、 河西乡", "9月底", "", 2],
-    [2, None, "清理河道四乱", "县发改局", "各乡镇", "2026年6月底前完成排查；12月31日前全面完成"],
-    [
-        3,
-        "安全生产",
-        "开展燃气安全专项整治",
-        "",
-        "县发改局",
-        dt.datetime(2026, 10, 12),
-        "9月30日前完成方案；验收（前1个工作日）",
-        "1.5分",
-    ],
-    [4, None, "排查自建房安全隐患", "县发改局", "城关镇人民政府", "2026-11-30"],
-]
-
-
-def office_sheet() -> io.BytesIO:
-    # 重点工作 merged down over rows 6–7, as sheets group tasks under their key work.
-    return workbook(OFFICE_SHEET, merges=("A3:H3", "B6:B7"))
 
 
 def tasks_by_content(rt: Runtime) -> dict[str, Task]:

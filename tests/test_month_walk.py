@@ -15,55 +15,11 @@ from sqlalchemy import select
 
 from bot.runtime import Runtime
 from bot.scheduler import remind
-from models import IN_PROGRESS, Assignment, KeyWork, Member, Outbox, Task, Unit
+from models import Assignment, Outbox, Task
+from tests.factories import holiday_county
 
 TZ = ZoneInfo("Asia/Shanghai")
 D = dt.date
-
-
-def county(rt: Runtime) -> None:
-    """Township A (two items, a leader, a head on leave until 12 Oct), department B (one item
-    with a milestone and a deadline inside 国庆, no leader), and the supervision office."""
-    with rt.sessions() as s:
-        a = Unit(code="A", name="城关镇", kind="township", webhook_keys=["key-a"])
-        b = Unit(code="B", name="县应急局", kind="department", webhook_keys=["key-b"])
-        dcs = Unit(code="DCS", name="督查室", kind="office", webhook_keys=["key-dcs"])
-        s.add_all([a, b, dcs])
-        s.flush()
-        liaison = Member(userid="a_liaison", name="联络员", unit=a, roles=["liaison"])
-        head = Member(userid="a_head", name="负责人", unit=a, roles=["head"])
-        leader = Member(userid="a_leader", name="李副镇长", unit=a, roles=["leader"])
-        deputy = Member(userid="a_deputy", name="代办人", unit=a, roles=[])
-        b_liaison = Member(userid="b_liaison", name="应急联络员", unit=b, roles=["liaison"])
-        s.add_all([liaison, head, leader, deputy, b_liaison])
-        s.flush()
-        a.leader = leader
-        head.leave_until = D(2026, 10, 12)  # on leave: the stand-in is mentioned instead
-        head.stand_in = deputy
-        kw = KeyWork(name="安全生产")
-        t1 = Task(code=1, key_work=kw, content="排查燃气隐患", deadline=D(2026, 10, 9))
-        t2 = Task(code=2, key_work=kw, content="整改消防通道", deadline=D(2026, 9, 29))
-        # Due on Saturday 3 Oct, inside 国庆: due on Wed 30 Sep, the last workday before it.
-        # Its milestone is 4 workdays before that: Wed 23 Sep.
-        t3 = Task(
-            code=3,
-            key_work=kw,
-            content="应急预案修订",
-            deadline=D(2026, 10, 3),
-            plan=[{"name": "摸底排查", "offset": 4}],
-        )
-        s.add_all(
-            [
-                kw,
-                t1,
-                t2,
-                t3,
-                Assignment(task=t1, unit=a),
-                Assignment(task=t2, unit=a, status=IN_PROGRESS),
-                Assignment(task=t3, unit=b),
-            ]
-        )
-        s.commit()
 
 
 TICKS = ((0, 30), (8, 0), (9, 0), (9, 30), (12, 0), (16, 30), (16, 31), (21, 0), (23, 59))
@@ -80,7 +36,7 @@ def walk(rt: Runtime, first: dt.date, last: dt.date) -> None:
 
 
 def test_a_month_of_nudges(rt: Runtime) -> None:
-    county(rt)
+    holiday_county(rt)
     walk(rt, D(2026, 9, 18), D(2026, 10, 18))
     with rt.sessions() as s:
         rows = s.scalars(select(Outbox).order_by(Outbox.id)).all()
@@ -150,7 +106,7 @@ def test_a_month_of_nudges(rt: Runtime) -> None:
 
 
 def test_reported_items_are_never_nudged(rt: Runtime) -> None:
-    county(rt)
+    holiday_county(rt)
     with rt.sessions() as s:
         for a in s.scalars(select(Assignment)):
             a.status = "reported"
@@ -163,7 +119,7 @@ def test_reported_items_are_never_nudged(rt: Runtime) -> None:
 def test_downtime_drops_old_slots_and_catches_up_today_once(
     rt: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    county(rt)
+    holiday_county(rt)
     # Down all of 8 Oct and until the afternoon of the 9th: the morning slots of the 9th
     # are caught up at 15:00, once; the 8th's are not sent late.
     remind(rt, dt.datetime(2026, 9, 30, 17, 0, tzinfo=TZ))
@@ -195,7 +151,7 @@ def test_plan_templates_and_extensions_move_milestones(
     plans = {"安全生产": ({"name": "摸底", "offset": 2},)}
     cfg = dataclasses.replace(cfg, rules=dataclasses.replace(cfg.rules, plans=plans))
     rt = build_runtime(cfg, clock=clock, engine=engine)  # type: ignore[arg-type]
-    county(rt)
+    holiday_county(rt)
     with rt.sessions() as s:
         rows = ledger_rows(s, today=D(2026, 9, 28), cal=rt.calendar, rules=cfg.rules, task_code=1)
         # two workdays before Fri 9 Oct, across 国庆: Wed 30 Sep
@@ -206,4 +162,4 @@ def test_plan_templates_and_extensions_move_milestones(
         rows = ledger_rows(s, today=D(2026, 9, 28), cal=rt.calendar, rules=cfg.rules, task_code=1)
         assert [m.date for m in rows[0].milestones] == [D(2026, 10, 14)]
     sent = remind(rt, dt.datetime(2026, 10, 14, 9, 0, tzinfo=TZ))
-    assert any("摸底" in x.reason for s_ in sent for x in s_.nudge.lines)
+    assert any(x.reason.milestone == "摸底" for s_ in sent for x in s_.nudge.lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -169,3 +171,14 @@ def test_parse_never_raises(text: str) -> None:
         "awaiting",
     }
     assert cmd is None or cmd.kind in kinds
+
+
+def test_chinese_numerals_are_read_by_cn2an() -> None:
+    """百分之一百 is 100 %, not "no percent"; 十十 is not a number (it was read as 20)."""
+    from handlers.dates import cn_number, date_mention
+
+    assert parse("进度 #3 百分之一百") == Command("progress", ref=3, percent=100)
+    assert parse("#3 进度百分之二十五") == Command("progress", ref=3, percent=25)
+    assert [cn_number(t) for t in ("十十", "二十五", "两", "一百零一")] == [None, 25, 2, 101]
+    found = date_mention("至十二月十十日", dt.date(2026, 12, 1))
+    assert found is not None and found[0] is None  # named as an impossible date

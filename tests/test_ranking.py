@@ -124,7 +124,7 @@ def test_weekly_publication_streaks_and_immutability(rt: Runtime, clock: Clock) 
 
 def test_broadcast_fits_the_markdown_limit_and_carries_each_units_line(rt: Runtime) -> None:
     with rt.sessions() as s:
-        load_demo(s, D(2026, 11, 25))
+        load_demo(s, D(2026, 11, 25), rt.tz)
         s.commit()
         board = freeze(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 11, 27))
         sent = board_broadcast(rt)(s, board, rt.now())
@@ -199,7 +199,7 @@ def test_excel_export_of_a_published_week(rt: Runtime, tmp_path: object) -> None
         s.commit()
         board = stored(s, "week", *period_bounds("week", D(2026, 11, 24)))
         assert board is not None
-        path = export_ranking(board, f"{tmp_path}/rank.xlsx")
+        path = export_ranking(board, f"{tmp_path}/rank.xlsx", D(2026, 11, 28))
     wb = load_workbook(path)
     assert wb.sheetnames == ["乡镇", "部门"]
     rows = list(wb["乡镇"].iter_rows(min_row=2, values_only=True))
@@ -224,7 +224,7 @@ def test_board_picture_is_a_valid_png_showing_every_ranked_unit(rt: Runtime) -> 
     if cjk_font() is None:
         service_missing("a CJK font (fonts-noto-cjk)", FileNotFoundError("no CJK font"))
     with rt.sessions() as s:
-        load_demo(s, D(2026, 11, 25))
+        load_demo(s, D(2026, 11, 25), rt.tz)
         s.commit()
         board = freeze(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 11, 27))
         drawn = render_board(board_data(board))

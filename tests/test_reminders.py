@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handlers.render import reason_text
 from schedules.calendar import WorkCalendar
 from schedules.plan import milestone_dates
 from schedules.reminders import (
@@ -87,9 +88,11 @@ def test_milestone_yellow_and_due_day() -> None:
     plan = [{"name": "完成选址", "offset": 5}]  # 5 workdays before: Fri 11 Dec
     assert milestone_dates(deadline, plan, CAL)[0].date == D(2026, 12, 11)
     yellow = reminders_due([item(1, "A", deadline, plan=plan)], at(D(2026, 12, 8), 9), RULES, CAL)
-    assert yellow[0].rule == "yellow" and "完成选址" in yellow[0].lines[0].reason
+    assert yellow[0].rule == "yellow" and "完成选址" in reason_text(yellow[0].lines[0].reason)
     due = reminders_due([item(1, "A", deadline, plan=plan)], at(D(2026, 12, 11), 9), RULES, CAL)
-    assert [n.rule for n in due] == ["due_morning"] and "节点" in due[0].lines[0].reason
+    assert [n.rule for n in due] == ["due_morning"] and "节点" in reason_text(
+        due[0].lines[0].reason
+    )
     met = reminders_due([item(1, "A", deadline, 60, plan)], at(D(2026, 12, 11), 9), RULES, CAL)
     assert met == []  # the milestone's percent was reported
 
@@ -150,8 +153,8 @@ def test_a_missed_milestone_is_nudged_as_overdue_until_met() -> None:
     (n,) = reminders_due([item(1, "A", deadline, plan=plan)], at(day, 10), RULES, CAL)
     assert (
         n.rule == "overdue"
-        and "完成选址" in n.lines[0].reason
-        and "1 个工作日" in n.lines[0].reason
+        and "完成选址" in reason_text(n.lines[0].reason)
+        and "1 个工作日" in reason_text(n.lines[0].reason)
     )
     assert n.lines[0].overdue_workdays == 0  # a milestone never escalates
     assert reminders_due([item(1, "A", deadline, 50, plan)], at(day, 10), RULES, CAL) == []

@@ -35,9 +35,9 @@ def test_jobs_of_an_idle_scheduler_do_nothing(rt: Runtime, clock: Clock) -> None
     from sqlalchemy import func, select
 
     from models import Outbox
-    from tests.test_month_walk import county
+    from tests.factories import holiday_county
 
-    county(rt)
+    holiday_county(rt)
     clock.set(dt.datetime(2026, 10, 13, 2, 0, tzinfo=dt.UTC))  # 10:00 in Shanghai
     active, idle = SchedulerService(rt, holder="a"), SchedulerService(rt, holder="b")
     active.heartbeat()
@@ -74,9 +74,9 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
 
     from bot.scheduler import remind
     from models import Lease, Outbox
-    from tests.test_month_walk import county
+    from tests.factories import holiday_county
 
-    county(rt)  # items long overdue by today's date: nudges are due on any workday slot
+    holiday_county(rt)  # items long overdue by today's date: nudges are due on any workday slot
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     env.update(DUBAN_DATABASE__URL=db_url, DUBAN_LOG__LEVEL="INFO")
     procs = [
@@ -140,9 +140,9 @@ def test_a_racing_run_sends_nothing_twice(rt: Runtime, monkeypatch: pytest.Monke
     from models import Outbox
     from schedules import jobs
     from schedules.reminders import Sent
-    from tests.test_month_walk import county
+    from tests.factories import holiday_county
 
-    county(rt)
+    holiday_county(rt)
     at = dt.datetime(2026, 10, 13, 10, 0, tzinfo=TZ)
     real = jobs.reminders_due
     raced: list[list[Sent]] = []
@@ -174,9 +174,9 @@ def test_duban_tick_at_a_moment(db_url: str, rt: Runtime) -> None:
     from sqlalchemy import func, select
 
     from models import Outbox
-    from tests.test_month_walk import county
+    from tests.factories import holiday_county
 
-    county(rt)
+    holiday_county(rt)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     env["DUBAN_DATABASE__URL"] = db_url
 
@@ -223,8 +223,8 @@ def test_duban_tick_at_a_moment(db_url: str, rt: Runtime) -> None:
 
 
 def test_stand_ins_on_leave_are_followed() -> None:
-    from models import Member
     from handlers.notices import present
+    from models import Member
 
     day = dt.date(2026, 10, 9)
     head = Member(userid="head", name="负责人", roles=["head"], active=True)

@@ -8,9 +8,10 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
+from handlers.render import movement_label
 from schedules.calendar import WorkCalendar
 from schedules.rules import Rules
-from schedules.scoring import Fact, movement_label, rank_all, score_item, unit_scores
+from schedules.scoring import Fact, rank_all, score_item, unit_scores
 
 CAL = WorkCalendar()
 RULES = Rules()
@@ -198,7 +199,9 @@ def test_a_completion_after_the_evaluation_day_is_not_known_yet(
             fact(1, "A", deadline, None, extended=extended), as_of, RULES, CAL
         )
     else:
-        assert judged is None or judged.score >= min(RULES.score_late_floor, RULES.score_extension_cap)
+        assert judged is None or judged.score >= min(
+            RULES.score_late_floor, RULES.score_extension_cap
+        )
 
 
 @given(

@@ -341,7 +341,7 @@ def test_task_page_shows_history_and_audit_in_beijing_time(user: FlaskClient, rt
         claim_done(s, a, who, note="已全部排查完毕", now=at, today=at.date(), source="inbound:19")
         s.commit()
     page = text(user.get("/task/1").get_data(as_text=True))
-    assert "2026-11-25 09:30 城关镇 张联络 报完成 已全部排查完毕" in page
+    assert "11月25日 09:30 城关镇 张联络 报完成 已全部排查完毕" in page
     # the change log names the person and the message, not a userid and a key
     assert "城关镇 张联络 报完成 推进中 → 已报完成(待审核) 聊天消息 #19" in page
 
@@ -406,7 +406,7 @@ def test_every_page_renders_on_the_demo_county(rt: Runtime) -> None:
     from models import Task, Unit
 
     with rt.sessions() as s:
-        load_demo(s, rt.today())
+        load_demo(s, rt.today(), rt.tz)
         create_account(s, "duchashi", PASSWORD)
         s.commit()
         units = list(s.scalars(select(Unit.code)))

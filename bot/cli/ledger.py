@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.cli.base import State, cli, emit, needs_db, pad
+from handlers.render import LIGHT_ICONS, row_json
 
 
 @cli.command()
@@ -44,10 +45,10 @@ def ledger(
             status=status,
         )
     emit(
-        [r.as_dict() for r in rows],
+        [row_json(r, rt.today()) for r in rows],
         as_json,
         lambda: [
-            f"{r.light.icon} {r.ref:<5} {pad(r.unit_name, 14)} {r.deadline} "
+            f"{LIGHT_ICONS[r.light.color]} {r.ref:<5} {pad(r.unit_name, 14)} {r.deadline} "
             f"{pad(r.status_label, 16)} {r.percent:>3}% {r.content}"
             for r in rows
         ],

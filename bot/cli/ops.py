@@ -42,7 +42,7 @@ def demo(state: State) -> None:
     rt = state.runtime
     upgrade(rt.engine)
     with rt.sessions() as session:
-        summary = load_demo(session, rt.today())
+        summary = load_demo(session, rt.today(), rt.tz)
         if summary.created:  # six published weeks, so rankings show movement and trends
             published = backfill(session, rt.config.rules, rt.calendar, rt.now())
             summary = replace(summary, published=published)

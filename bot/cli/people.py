@@ -24,7 +24,7 @@ def members(state: State, as_json: bool, unit_code: str | None) -> None:
         q = select(Member).join(Member.unit).order_by(Unit.code, Member.id)
         if unit_code:
             q = q.where(Unit.code == unit_code)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "userid": m.userid,
                 "name": m.name,

@@ -73,13 +73,13 @@ def rank(
         if xlsx:
             from bot.excel.ranking import export_ranking
 
-            click.echo(f"已写入 {export_ranking(board, xlsx)}", err=True)
+            click.echo(f"已写入 {export_ranking(board, xlsx, today)}", err=True)
     if as_json:
         out = board_json(board)
         click.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
         return
     click.echo(f"{first} … {last} ({'已发布' if board.frozen else '实时'})")
-    for g in data["groups"]:  # type: ignore[attr-defined]
+    for g in data["groups"]:
         click.echo(f"【{g['label']}】")
         for r in g["rows"]:
             flag = "红榜" if r["red"] else ("黑榜" if r["black"] else "")

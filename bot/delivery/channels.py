@@ -41,7 +41,6 @@ PERMANENT = {
     60020,
     81013,
 }
-TIMEOUT = 10.0
 
 
 class DeliveryError(Exception):
@@ -74,14 +73,19 @@ def message_body(row: Outbox) -> dict[str, Any]:
 
 
 def post_json(
-    http: requests.Session, url: str, body: dict[str, Any], params: dict[str, str] | None = None
+    http: requests.Session,
+    url: str,
+    body: dict[str, Any],
+    *,
+    timeout: float,
+    params: dict[str, str] | None = None,
 ) -> None:
     """POST to a WeCom endpoint; raise DeliveryError unless errcode is 0."""
     try:
         res = http.post(
             url,
             params=params,
-            timeout=TIMEOUT,
+            timeout=timeout,
             data=json.dumps(body, ensure_ascii=False).encode(),
             headers={"Content-Type": "application/json"},
         )
@@ -112,12 +116,19 @@ class SandboxChannel:
 class WebhookChannel:
     """Group robot (群机器人) webhook; wechatpy has no client for it."""
 
-    def __init__(self, base_url: str, http: requests.Session) -> None:
+    def __init__(self, base_url: str, http: requests.Session, timeout: float) -> None:
         self.url = base_url.rstrip("/") + "/cgi-bin/webhook/send"
         self.http = http
+        self.timeout = timeout
 
     def send(self, row: Outbox) -> None:
-        post_json(self.http, self.url, message_body(row), params={"key": row.target})
+        post_json(
+            self.http,
+            self.url,
+            message_body(row),
+            timeout=self.timeout,
+            params={"key": row.target},
+        )
 
 
 class AppClientChannel:
@@ -156,12 +167,13 @@ class AppClientChannel:
 class ResponseUrlChannel:
     """Smart-robot `response_url`: one POST, valid for an hour."""
 
-    def __init__(self, http: requests.Session) -> None:
+    def __init__(self, http: requests.Session, timeout: float) -> None:
         self.http = http
+        self.timeout = timeout
 
     def send(self, row: Outbox) -> None:
         body = {"msgtype": "markdown", "markdown": {"content": row.payload["content"]}}
-        post_json(self.http, row.target, body)
+        post_json(self.http, row.target, body, timeout=self.timeout)
 
 
 class WechatCustomerChannel:
@@ -171,6 +183,7 @@ class WechatCustomerChannel:
         self.url = cfg.wechat.api_base_url.rstrip("/") + "/cgi-bin/message/custom/send"
         self.http = http
         self.token = token
+        self.timeout = cfg.delivery.http_timeout_seconds
 
     def send(self, row: Outbox) -> None:
         body = {
@@ -178,4 +191,10 @@ class WechatCustomerChannel:
             "msgtype": "text",
             "text": {"content": row.payload["content"]},
         }
-        post_json(self.http, self.url, body, params={"access_token": self.token()})
+        post_json(
+            self.http,
+            self.url,
+            body,
+            timeout=self.timeout,
+            params={"access_token": self.token()},
+        )

@@ -14,7 +14,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from schedules.periods import range_label
+from handlers.render import phrase
 
 FONT_GLOBS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
@@ -44,10 +44,14 @@ class Drawn:
 
 def period_title(data: dict[str, Any]) -> str:
     """11月16日—11月22日 重点工作周排名（已发布）; years when the range is not this year's."""
-    start, end = data["start"], data["end"]
-    state = "已发布" if data.get("frozen") else "实时，未定稿"
-    return (
-        f"{range_label(start, end, data.get('today', end))} 重点工作{data['kind']}排名（{state}）"
+    return phrase(
+        "titles",
+        "board",
+        data["start"],
+        data["end"],
+        data["kind"],
+        data.get("frozen"),
+        data.get("today", data["end"]),
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import requests
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from bot.delivery.channels import (
     AppClientChannel,
@@ -31,6 +32,7 @@ from bot.delivery.channels import (
 from bot.delivery.wecom_api import DatabaseTokenStorage, OfficialAccountClient, app_client
 from bot.runtime import Runtime
 from models import Outbox
+from models.base import rows_changed
 from models.splitting import split_message
 
 log = logging.getLogger(__name__)
@@ -64,10 +66,10 @@ def channel_factory(rt: Runtime) -> ChannelFor:
         timeout,
     )
     channels: dict[str, Channel] = {
-        "webhook": WebhookChannel(cfg.wecom.api_base_url, http),
+        "webhook": WebhookChannel(cfg.wecom.api_base_url, http, timeout),
         "app": AppClientChannel(client, cfg.wecom.agent_id, "message/send"),
         "appchat": AppClientChannel(client, cfg.wecom.agent_id, "appchat/send"),
-        "aibot": ResponseUrlChannel(http),
+        "aibot": ResponseUrlChannel(http, timeout),
         "sandbox": SandboxChannel(),
     }
     if cfg.wechat.app_id and cfg.wechat.secret:
@@ -108,7 +110,7 @@ class Relay:
         }.get(channel)
 
     def window_use(
-        self, session: object, now: dt.datetime, targets: set[tuple[str, str]]
+        self, session: Session, now: dt.datetime, targets: set[tuple[str, str]]
     ) -> dict[tuple[str, str], tuple[int, dt.datetime]]:
         """Per target: platform sends (split parts count one each) in the current window or
         in flight, and the oldest send."""
@@ -124,7 +126,7 @@ class Relay:
             )
             .group_by(Outbox.channel, Outbox.target)
         )
-        return {(c, t): (int(n or 0), oldest or now) for c, t, n, oldest in session.execute(q)}  # type: ignore[attr-defined]
+        return {(c, t): (int(n or 0), oldest or now) for c, t, n, oldest in session.execute(q)}
 
     # ---- claiming ----------------------------------------------------------------------
     def claim(self) -> list[int]:
@@ -202,25 +204,19 @@ class Relay:
                 )
                 result.parked += 1
                 return
+            # The stored content stays as it was written; each part is sent from a copy, and
+            # only the count of parts WeCom accepted is recorded, so a resumed message is cut
+            # the same way and never gets its part headers twice.
             parts = split_message(str(row.payload.get("content", "")), row.msg_type)
             done = int(row.payload.get("parts_sent", 0))
             try:
                 channel = self.channel_for(row)
                 for i in range(done, len(parts)):
-                    if len(parts) > 1:
-                        row.payload = {**row.payload, "content": parts[i]}
-                    channel.send(row)
+                    channel.send(part_of(row, parts[i]) if len(parts) > 1 else row)
                     if len(parts) > 1 and i + 1 < len(parts):
                         # Progress per part: a crash resumes after the last accepted part.
                         self._update(
-                            session,
-                            row_id,
-                            lease,
-                            payload={
-                                **row.payload,
-                                "content": "\n".join(parts),
-                                "parts_sent": i + 1,
-                            },
+                            session, row_id, lease, payload={**row.payload, "parts_sent": i + 1}
                         )
             except DeliveryError as exc:
                 self._failed(session, row, lease, exc, result)
@@ -241,23 +237,23 @@ class Relay:
                 "attempts": row.attempts + 1,
             }
             if len(parts) > 1:
-                values["payload"] = {
-                    **row.payload,
-                    "content": "\n".join(parts),
-                    "parts_sent": len(parts),
-                }
+                values["payload"] = {**row.payload, "parts_sent": len(parts)}
             if self._update(session, row_id, lease, **values):
                 result.sent += 1
                 log.info("outbox=%s sent %s:%s", row_id, row.channel, row.target)
 
     def _update(
-        self, session: object, row_id: int, lease: dt.datetime | None, **values: object
+        self, session: Session, row_id: int, lease: dt.datetime | None, **values: object
     ) -> bool:
         """Write only while still holding this row's lease; commit at once."""
-        done = session.execute(  # type: ignore[attr-defined]
-            update(Outbox).where(Outbox.id == row_id, Outbox.lease_until == lease).values(**values)
-        ).rowcount
-        session.commit()  # type: ignore[attr-defined]
+        done = rows_changed(
+            session.execute(
+                update(Outbox)
+                .where(Outbox.id == row_id, Outbox.lease_until == lease)
+                .values(**values)
+            )
+        )
+        session.commit()
         if not done:
             log.warning("outbox=%s lease lost before its result was written", row_id)
         return bool(done)
@@ -269,7 +265,7 @@ class Relay:
 
     def _failed(
         self,
-        session: object,
+        session: Session,
         row: Outbox,
         lease: dt.datetime | None,
         exc: DeliveryError,
@@ -330,20 +326,33 @@ class Relay:
         result.retried += 1
         log.warning("outbox=%s transient failure (%s); attempt %s", row.id, error, attempts)
 
-    def _park_target(self, session: object, row: Outbox, reason: str) -> None:
+    def _park_target(self, session: Session, row: Outbox, reason: str) -> None:
         """A removed robot takes every queued message for it: none are sent blindly."""
-        n = session.execute(  # type: ignore[attr-defined]
-            update(Outbox)
-            .where(
-                Outbox.channel == row.channel,
-                Outbox.target == row.target,
-                Outbox.status == "pending",
+        n = rows_changed(
+            session.execute(
+                update(Outbox)
+                .where(
+                    Outbox.channel == row.channel,
+                    Outbox.target == row.target,
+                    Outbox.status == "pending",
+                )
+                .values(status="parked", last_error=f"{reason} (see outbox {row.id})")
             )
-            .values(status="parked", last_error=f"{reason} (see outbox {row.id})")
-        ).rowcount
-        session.commit()  # type: ignore[attr-defined]
+        )
+        session.commit()
         if n:
             log.error("parked %s more messages for %s:%s", n, row.channel, row.target)
+
+
+def part_of(row: Outbox, content: str) -> Outbox:
+    """One part of a split message, as a detached copy: the stored row keeps its content."""
+    return Outbox(
+        id=row.id,
+        channel=row.channel,
+        target=row.target,
+        msg_type=row.msg_type,
+        payload={**row.payload, "content": content},
+    )
 
 
 def deliver_once(rt: Runtime, channel_for: ChannelFor | None = None) -> int:
@@ -363,9 +372,9 @@ def requeue(rt: Runtime, *, ids: list[int] | None = None, target: str | None = N
             q = q.where(Outbox.id.in_(ids))
         if target:
             q = q.where(Outbox.target == target)
-        n = session.execute(
-            q.values(status="pending", next_attempt_at=rt.now(), lease_until=None)
-        ).rowcount
+        n = rows_changed(
+            session.execute(q.values(status="pending", next_attempt_at=rt.now(), lease_until=None))
+        )
         session.commit()
         return int(n)
 

@@ -25,7 +25,6 @@ import math
 import random
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -190,7 +189,6 @@ PINNED_UNITS = {"T01", "T20"}  # never picked at random, so their open items sta
 TASK_COUNT = 60
 DEADLINE_RANGE = (-35, 90)  # days from today
 ISSUED_DAYS_AGO = 60  # when the demo tasks were handed out
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -225,14 +223,14 @@ class _TaskSpec:
 # --- Small helpers ----------------------------------------------------------------------
 
 
-def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+def _at(day: dt.date, tz: dt.tzinfo, hour: int, minute: int = 0) -> dt.datetime:
     """A local (Asia/Shanghai) time on `day`, as an aware UTC datetime."""
-    local = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LOCAL_TZ)
+    local = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)
     return local.astimezone(dt.UTC)
 
 
-def _office_time(rng: random.Random, day: dt.date) -> dt.datetime:
-    return _at(day, rng.randint(9, 17), rng.randrange(0, 60, 5))
+def _office_time(rng: random.Random, day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    return _at(day, tz, rng.randint(9, 17), rng.randrange(0, 60, 5))
 
 
 def _person_name(rng: random.Random) -> str:
@@ -252,7 +250,7 @@ def _count(session: Session, model: type) -> int:
 
 
 def _task_specs() -> list[_TaskSpec]:
-    specs = []
+    specs: list[_TaskSpec] = []
     for kw_name, kw_lead, _weight, tasks in KEY_WORKS:
         for item in tasks:
             content, lead = item if isinstance(item, tuple) else (item, kw_lead)
@@ -329,11 +327,13 @@ def _responsible_units(rng: random.Random, spec: _TaskSpec, units: dict[str, Uni
 # --- Loaders ----------------------------------------------------------------------------
 
 
-def _load_units(session: Session, seed: int, today: dt.date) -> tuple[dict[str, Unit], bool]:
+def _load_units(
+    session: Session, seed: int, today: dt.date, tz: dt.tzinfo
+) -> tuple[dict[str, Unit], bool]:
     """Units and their members; sets each unit's leader. Returns units by code."""
     existing_units = {u.code: u for u in session.scalars(select(Unit))}
     existing_members = {m.userid: m for m in session.scalars(select(Member))}
-    since = _at(today - dt.timedelta(days=ISSUED_DAYS_AGO + 30), 9)
+    since = _at(today - dt.timedelta(days=ISSUED_DAYS_AGO + 30), tz, 9)
     specs = (
         [(f"T{i:02d}", name, "township") for i, name in enumerate(TOWNSHIPS, 1)]
         + [(f"D{i:02d}", name, "department") for i, name in enumerate(DEPARTMENTS, 1)]
@@ -397,6 +397,7 @@ def _load_tasks(
     today: dt.date,
     units: dict[str, Unit],
     key_works: dict[str, KeyWork],
+    tz: dt.tzinfo,
 ) -> bool:
     """Tasks and their ledger rows; rows are added only for (task, unit) pairs not present."""
     existing_tasks = {t.code: t for t in session.scalars(select(Task))}
@@ -404,7 +405,7 @@ def _load_tasks(
     existing_rows = {(code, unit_code) for code, unit_code in session.execute(pairs)}
     by_name = {u.name: u for u in units.values()}
     offsets = _deadline_offsets(seed)
-    issued = _at(today - dt.timedelta(days=ISSUED_DAYS_AGO), 9)
+    issued = _at(today - dt.timedelta(days=ISSUED_DAYS_AGO), tz, 9)
     created = False
     for spec in _task_specs():
         # One generator per task and per row: reruns make the same choices whatever exists.
@@ -430,7 +431,7 @@ def _load_tasks(
         for unit in responsible:
             if (spec.code, unit.code) not in existing_rows:
                 row_rng = random.Random(f"{seed}:row:{spec.code}:{unit.code}")
-                session.add(_new_assignment(row_rng, task, unit, units, today, issued))
+                session.add(_new_assignment(row_rng, task, unit, units, today, issued, tz))
                 created = True
     return created
 
@@ -442,6 +443,7 @@ def _new_assignment(
     units: dict[str, Unit],
     today: dt.date,
     issued: dt.datetime,
+    tz: dt.tzinfo,
 ) -> Assignment:
     """One ledger row with a plausible history of progress reports."""
     days_left = (task.deadline - today).days
@@ -456,7 +458,7 @@ def _new_assignment(
         if rng.random() < 0.15 and pinned is None:
             floor = 20
         a.percent = min(80, _ceil5(rng.uniform(floor, 80)))
-        _add_progress_history(rng, a, liaison, a.percent, today - dt.timedelta(days=1))
+        _add_progress_history(rng, a, liaison, a.percent, today - dt.timedelta(days=1), tz)
     elif status in (REPORTED, CLOSED):
         a.percent = 100
         # Finished around the deadline, always in the past (closing takes one more day).
@@ -464,8 +466,8 @@ def _new_assignment(
         done_day = min(latest, task.deadline + dt.timedelta(days=rng.choice([-4, -2, -1, 0, 1])))
         if rng.random() < 0.6:
             before = done_day - dt.timedelta(days=1)
-            _add_progress_history(rng, a, liaison, _round5(rng.uniform(30, 70)), before)
-        a.reported_at = _office_time(rng, done_day)
+            _add_progress_history(rng, a, liaison, _round5(rng.uniform(30, 70)), before, tz)
+        a.reported_at = _office_time(rng, done_day, tz)
         a.progress.append(
             Progress(
                 member=liaison,
@@ -478,7 +480,7 @@ def _new_assignment(
         a.updated_at = a.reported_at
         if status == CLOSED:
             supervisor = next(m for m in units[OFFICE_CODE].members if m.userid.endswith("_sup1"))
-            a.closed_at = _office_time(rng, done_day + dt.timedelta(days=1))
+            a.closed_at = _office_time(rng, done_day + dt.timedelta(days=1), tz)
             a.progress.append(
                 Progress(
                     member=supervisor,
@@ -493,14 +495,19 @@ def _new_assignment(
 
 
 def _add_progress_history(
-    rng: random.Random, a: Assignment, liaison: Member, percent: int, last_day: dt.date
+    rng: random.Random,
+    a: Assignment,
+    liaison: Member,
+    percent: int,
+    last_day: dt.date,
+    tz: dt.tzinfo,
 ) -> None:
     """1–3 progress reports on distinct days up to `last_day`, percents rising to `percent`."""
     n = rng.randint(1, 3)
     gaps = sorted(rng.sample(range(0, 12), n), reverse=True)  # days before last_day
     for i, gap in enumerate(gaps):
         share = percent if i == n - 1 else _round5(percent * (i + 1) / n)
-        at = _office_time(rng, last_day - dt.timedelta(days=gap))
+        at = _office_time(rng, last_day - dt.timedelta(days=gap), tz)
         a.progress.append(
             Progress(
                 member=liaison,
@@ -516,11 +523,12 @@ def _add_progress_history(
 # --- Entry point ------------------------------------------------------------------------
 
 
-def load_demo(session: Session, today: dt.date, *, seed: int = 2026) -> DemoSummary:
-    """Load the demo county into a migrated database; flushes, the caller commits."""
-    units, new_units = _load_units(session, seed, today)
+def load_demo(session: Session, today: dt.date, tz: dt.tzinfo, *, seed: int = 2026) -> DemoSummary:
+    """Load the demo county into a migrated database, its people reporting in office hours
+    of `tz` (the county's time zone); flushes, the caller commits."""
+    units, new_units = _load_units(session, seed, today, tz)
     key_works, new_key_works = _load_key_works(session, units)
-    new_tasks = _load_tasks(session, seed, today, units, key_works)
+    new_tasks = _load_tasks(session, seed, today, units, key_works, tz)
     session.flush()
     return DemoSummary(
         units=_count(session, Unit),

@@ -21,16 +21,17 @@ from sqlalchemy.orm import Session, joinedload
 from bot.config import Config
 from bot.excel.sheet import SheetTask, directory_from, parse_sheet, sorted_plan
 from bot.runtime import Runtime
-from models import OPEN_STATUSES, STATUS_LABELS, Assignment, KeyWork, Task, Unit
+from handlers.render import LIGHT_LABELS, day_label, phrase
+from models import Assignment, KeyWork, Task, Unit
 from models.audit import audit
 from schedules.calendar import WorkCalendar
 from schedules.ledger import ledger_rows
-from schedules.periods import day_label
 from schedules.plan import milestone_dates
 
 HEADER = ["序号", "重点工作", "任务内容", "牵头单位", "责任单位", "完成时限", "关键节点", "分值"]
 EXTRA = ["完成情况", "灯"]
-LIGHT_LABELS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯", "done": "已完成"}
+# The sheet's 灯 column: "已完成" rather than the light's short "完成".
+EXPORT_LIGHTS = {**LIGHT_LABELS, "done": "已完成"}
 KEY_WORK_MAX = 64
 
 
@@ -167,6 +168,7 @@ def _apply(
             session.flush()
             audit(
                 session,
+                at=now,
                 actor=actor,
                 source=source,
                 action="import_create",
@@ -184,6 +186,7 @@ def _apply(
         session.flush()
         audit(
             session,
+            at=now,
             actor=actor,
             source=source,
             action="import_update",
@@ -264,7 +267,7 @@ def export_ledger(
     ws = wb.active
     assert ws is not None
     ws.title = "台账"
-    ws.append([f"重点工作任务台账（{today.year}年{today.month}月{today.day}日导出）"])
+    ws.append([phrase("titles", "ledger_sheet", today)])
     ws["A1"].font = Font(bold=True, size=14)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER + EXTRA))
     ws.append(HEADER + EXTRA)
@@ -275,10 +278,7 @@ def export_ledger(
     for task in tasks:
         ledger = sorted(by_task.get(task.code, []), key=lambda r: r.unit_code)
         standing = "；".join(
-            f"{r.unit_name}：{STATUS_LABELS[r.status]}"
-            + (f" {r.percent}%" if r.percent and r.status in OPEN_STATUSES else "")
-            + (f"（延期至{r.deadline.isoformat()}）" if r.deadline != task.deadline else "")
-            for r in ledger
+            phrase("titles", "unit_standing", r, task.deadline, today) for r in ledger
         )
         worst = min((r.light.color for r in ledger), key=order.__getitem__, default="done")
         ws.append(
@@ -292,7 +292,7 @@ def export_ledger(
                 plan_text(task, cal),
                 task.weight,
                 standing,
-                LIGHT_LABELS[worst],
+                EXPORT_LIGHTS[worst],
             ]
         )
         ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
@@ -302,5 +302,5 @@ def export_ledger(
     for row in ws.iter_rows(min_row=3):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-    wb.save(path)  # type: ignore[arg-type]
+    wb.save(path)
     return n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import IO
 
@@ -9,6 +10,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from handlers.notices import board_data
+from handlers.render import phrase
 from schedules.board import Board
 
 HEADER = ["名次", "单位", "得分", "较上期", "红黑榜", "扣分事项"]
@@ -16,12 +18,15 @@ RED = PatternFill("solid", fgColor="FDE2E1")
 BLACK = PatternFill("solid", fgColor="E0E0E0")
 
 
-def export_ranking(board: Board, path: str | Path | IO[bytes]) -> str | Path | IO[bytes]:
+def export_ranking(
+    board: Board, path: str | Path | IO[bytes], today: dt.date
+) -> str | Path | IO[bytes]:
     data = board_data(board)
-    wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
-    title = f"{board.start.isoformat()}至{board.end.isoformat()}重点工作考核排名"
-    for group in data["groups"]:  # type: ignore[attr-defined]
+    wb = Workbook(write_only=False)
+    for sheet in wb.worksheets:  # the default empty sheet: the groups' sheets replace it
+        wb.remove(sheet)
+    title = phrase("titles", "ranking_sheet", board.start, board.end, today)
+    for group in data["groups"]:
         ws = wb.create_sheet(str(group["label"]))
         ws.append([title])
         ws["A1"].font = Font(bold=True, size=14)
@@ -30,11 +35,8 @@ def export_ranking(board: Board, path: str | Path | IO[bytes]) -> str | Path | I
         for cell in ws[2]:
             cell.font = Font(bold=True)
         for line in group["rows"]:
-            lost = "；".join(f"#{x['task']} {x['why']} -{x['lost']:g}" for x in line["lost"])
-            streak = line["streak"]
-            flag = "红榜" if line["red"] else ""
-            if line["black"]:
-                flag = f"黑榜（连续{streak}期）" if streak > 1 else "黑榜"
+            lost = phrase("titles", "deductions", line)
+            flag = phrase("titles", "ranking_flag", line)
             ws.append([line["rank"], line["name"], line["score"], line["move"], flag, lost])
             if line["red"] or line["black"]:
                 for cell in ws[ws.max_row]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -419,7 +419,3 @@ def _check_duplicates(result: SheetResult) -> None:
 
 def directory_from(units: Iterable[Any]) -> Directory:
     return Directory(tuple(UnitRef(u.id, u.code, u.name, u.kind) for u in units))
-
-
-def ids_to_names(ids: Iterable[int], units: Mapping[int, Any]) -> str:
-    return "、".join(units[i].name for i in ids)

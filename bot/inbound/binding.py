@@ -43,6 +43,7 @@ def redeem(session: Session, openid: str, text: str, now: dt.datetime) -> Member
     member.openid = openid
     audit(
         session,
+        at=now,
         actor=member.userid,
         source=f"wechat:{openid}",
         action="bind_openid",

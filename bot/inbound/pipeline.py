@@ -27,6 +27,7 @@ from handlers.render import render
 from handlers.router import handle, route
 from models import InboundMessage, Member
 from models.audit import audit
+from models.base import rows_changed
 from models.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ MAX_DEFER = dt.timedelta(seconds=15)
 class InboundResult:
     reply: str
     duplicate: bool = False
-    recorded: bool = True
     handler: str = ""
 
 
@@ -138,7 +138,7 @@ def _store_statement(column: InstrumentedAttribute[str | None]) -> Insert:
     )
 
 
-_STORE = _store_statement(Member.userid)  # type: ignore[arg-type]
+_STORE = _store_statement(Member.userid)
 _STORE_WECHAT = _store_statement(Member.openid)
 
 
@@ -176,11 +176,13 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
     """Handle a stored message; None if another process already did."""
     try:
         with writer_gate(rt.engine), rt.sessions() as session:
-            claimed = session.execute(
-                update(InboundMessage)
-                .where(InboundMessage.id == inbound_id, InboundMessage.status == "received")
-                .values(status="processed", reply_via=reply_via)
-            ).rowcount
+            claimed = rows_changed(
+                session.execute(
+                    update(InboundMessage)
+                    .where(InboundMessage.id == inbound_id, InboundMessage.status == "received")
+                    .values(status="processed", reply_via=reply_via)
+                )
+            )
             if not claimed:
                 session.rollback()
                 return None
@@ -225,6 +227,7 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 )
             audit(
                 session,
+                at=now,
                 actor=member.userid,
                 source=ctx.source,
                 action="message",
@@ -265,6 +268,7 @@ def _failed(rt: Runtime, inbound_id: int, handler: str) -> InboundResult:
         inbound = session.get_one(InboundMessage, inbound_id)
         audit(
             session,
+            at=rt.now(),
             actor=inbound.sender,
             source=f"inbound:{inbound_id}",
             action="failed",
@@ -297,9 +301,7 @@ def handle_message(
         media_id=media_id,
     )
     if accepted.inbound_id is None:
-        return InboundResult(
-            accepted.reply or "", duplicate=accepted.duplicate, recorded=accepted.duplicate
-        )
+        return InboundResult(accepted.reply or "", duplicate=accepted.duplicate)
     result = process(rt, accepted.inbound_id)
     return result if result is not None else InboundResult("", duplicate=True)
 

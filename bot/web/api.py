@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.web.auth import login_required
 from bot.web.views import filtered_rows, rows_where, rt
+from handlers.render import row_json
 from models import Outbox, Task, Unit
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -24,7 +25,8 @@ def local_iso(value: dt.datetime | None) -> str | None:
 @login_required
 def ledger() -> Any:
     with rt().sessions() as db:
-        return jsonify([r.as_dict() for r in filtered_rows(db)])
+        today = rt().today()
+        return jsonify([row_json(r, today) for r in filtered_rows(db)])
 
 
 @bp.get("/units")
@@ -79,7 +81,7 @@ def task(code: int) -> Any:
                 "deadline": t.deadline.isoformat(),
                 "weight": t.weight,
                 "plan": t.plan,
-                "rows": [x.as_dict() for x in rows],
+                "rows": [row_json(x, rt().today()) for x in rows],
             }
         )
 

@@ -14,6 +14,7 @@ from bot.web import api
 from bot.web.auth import login_required
 from bot.web.views import bp, rt
 from handlers.notices import board_data, board_json
+from handlers.render import day_label
 from schedules.board import (
     Board,
     board_for,
@@ -21,7 +22,6 @@ from schedules.board import (
     published_periods,
     trends,
 )
-from schedules.periods import day_label
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KIND_LABELS = {"week": "周", "month": "月", "custom": "区间"}
@@ -46,14 +46,13 @@ def requested_board() -> Board:
         return board_for(db, r.config.rules, r.calendar, kind, first, last, r.today())
 
 
-def sparkline(points: list[dict[str, object]]) -> dict[str, object] | None:
+def sparkline(points: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Polyline coordinates of a unit's published scores in a 100×24 box (inline SVG)."""
     if len(points) < 2:
         return None
     step = 100 / (len(points) - 1)
     coords = [
-        (round(i * step, 1), round(22 - float(p["score"]) * 0.2, 1))  # type: ignore[arg-type]
-        for i, p in enumerate(points)
+        (round(i * step, 1), round(22 - float(p["score"]) * 0.2, 1)) for i, p in enumerate(points)
     ]
     return {
         "points": " ".join(f"{x},{y}" for x, y in coords),
@@ -91,7 +90,7 @@ def rankings_export() -> Any:
 
     board = requested_board()
     buf = io.BytesIO()
-    export_ranking(board, buf)
+    export_ranking(board, buf, rt().today())
     buf.seek(0)
     name = f"考核排名-{board.start.isoformat()}至{board.end.isoformat()}.xlsx"
     return send_file(buf, mimetype=XLSX, as_attachment=True, download_name=name)

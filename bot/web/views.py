@@ -25,10 +25,10 @@ from werkzeug.exceptions import HTTPException
 from bot.db import DatabaseUnavailable
 from bot.runtime import Runtime
 from bot.web.auth import login_required
+from handlers.render import install_filters, moment_label
 from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
 from schedules.board import trend
 from schedules.ledger import LedgerRow, ledger_rows
-from schedules.periods import day_label, range_label
 from schedules.plan import effective_plan, milestone_dates
 
 bp = Blueprint("views", __name__)
@@ -66,7 +66,7 @@ ERROR_MESSAGES = {
 
 
 def rt() -> Runtime:
-    return current_app.extensions["duban"]  # type: ignore[no-any-return]
+    return current_app.extensions["duban"]
 
 
 def install(app: Flask) -> None:
@@ -81,10 +81,10 @@ def install(app: Flask) -> None:
 
     @app.template_filter("local")
     def local(value: dt.datetime | None) -> str:
-        return value.astimezone(rt().tz).strftime("%Y-%m-%d %H:%M") if value else ""
+        r = rt()
+        return moment_label(value.astimezone(r.tz), r.today()) if value else ""
 
-    app.add_template_filter(day_label, "md")
-    app.add_template_filter(range_label, "span")
+    install_filters(app.jinja_env)  # md, span, reason, move: as in chat
 
     @app.template_filter("source")
     def source_label(value: str) -> str:

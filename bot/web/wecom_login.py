@@ -26,7 +26,7 @@ INVALID_CODE = {40029, 40163, 42003}  # invalid, used or expired code
 def _runtime() -> Runtime:
     from flask import current_app
 
-    return current_app.extensions["duban"]  # type: ignore[no-any-return]
+    return current_app.extensions["duban"]
 
 
 def authorize_url(rt: Runtime, state: str) -> str:

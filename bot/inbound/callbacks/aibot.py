@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from typing import Any
 
+import xmltodict
 from flask import Blueprint, Response, request
 
 from bot.db import DatabaseUnavailable
@@ -45,7 +47,7 @@ def verify_url() -> Response:
     return Response(plain, mimetype="text/plain")
 
 
-def decrypt_json(v: Verifier, body: bytes) -> dict[str, object]:
+def decrypt_json(v: Verifier, body: bytes) -> dict[str, Any]:
     a = request.args
     try:
         envelope = json.loads(body)
@@ -64,32 +66,30 @@ def decrypt_json(v: Verifier, body: bytes) -> dict[str, object]:
     return data
 
 
-def encrypted_reply(v: Verifier, payload: dict[str, object]) -> Response:
+def encrypted_reply(v: Verifier, payload: dict[str, Any]) -> Response:
     a = request.args
     nonce = a.get("nonce") or secrets.token_hex(8)
     timestamp = a.get("timestamp") or str(int(v.clock().timestamp()))
-    xml = v.crypto.encrypt_message(  # type: ignore[attr-defined]
-        json.dumps(payload, ensure_ascii=False), nonce, timestamp
-    )
-    encrypt = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>", xml).group(1)  # type: ignore[union-attr]
-    signature = re.search(r"<MsgSignature><!\[CDATA\[(.*?)\]\]>", xml).group(1)  # type: ignore[union-attr]
+    xml = v.cipher().encrypt_message(json.dumps(payload, ensure_ascii=False), nonce, timestamp)
+    # wechatpy wraps the ciphertext in its XML envelope; the smart robot wants it as JSON.
+    envelope = xmltodict.parse(xml)["xml"]
     body = {
-        "encrypt": encrypt,
-        "msgsignature": signature,
+        "encrypt": envelope["Encrypt"],
+        "msgsignature": envelope["MsgSignature"],
         "timestamp": int(timestamp),
         "nonce": nonce,
     }
     return Response(json.dumps(body), mimetype="application/json")
 
 
-def text_of(data: dict[str, object]) -> tuple[str, str] | None:
+def text_of(data: dict[str, Any]) -> tuple[str, str] | None:
     """(msg_type, text) of a user message, without the leading @robot mention."""
     kind = data.get("msgtype")
     if kind == "text":
-        content = str((data.get("text") or {}).get("content", ""))  # type: ignore[union-attr]
+        content = str((data.get("text") or {}).get("content", ""))
         return "text", MENTION.sub("", content)
     if kind == "mixed":  # text and images: the text parts carry the command
-        items = (data.get("mixed") or {}).get("msg_item", [])  # type: ignore[union-attr]
+        items = (data.get("mixed") or {}).get("msg_item", [])
         parts = [
             str(i.get("text", {}).get("content", "")) for i in items if i.get("msgtype") == "text"
         ]
@@ -108,7 +108,7 @@ def receive() -> Response:
     except CallbackRejected as exc:
         return refuse("aibot", exc)
     handled = text_of(data)
-    sender = str((data.get("from") or {}).get("userid", ""))  # type: ignore[union-attr]
+    sender = str((data.get("from") or {}).get("userid", ""))
     if handled is None or not sender or not data.get("msgid"):
         return Response("", mimetype="text/plain")
     msg_type, text = handled

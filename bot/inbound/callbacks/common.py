@@ -16,7 +16,7 @@ log = logging.getLogger("bot.inbound.callbacks")
 
 
 def runtime() -> Runtime:
-    return current_app.extensions["duban"]  # type: ignore[no-any-return]
+    return current_app.extensions["duban"]
 
 
 def read_body(limit: int) -> bytes:
@@ -67,7 +67,7 @@ def in_flight() -> InFlight:
     counter = current_app.extensions.get("duban.inflight")
     if counter is None:
         counter = current_app.extensions.setdefault("duban.inflight", InFlight())
-    return counter  # type: ignore[no-any-return]
+    return counter
 
 
 def answer(

@@ -13,6 +13,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import xmltodict
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
@@ -47,12 +48,22 @@ def extract_encrypt_xml(body: bytes) -> str:
     return value
 
 
+class Crypto(Protocol):
+    """What we use of wechatpy's WeChatCrypto (enterprise and official account alike)."""
+
+    def check_signature(self, signature: str, timestamp: str, nonce: str, echo_str: str) -> str: ...
+
+    def decrypt_message(self, msg: str, signature: str, timestamp: str, nonce: str) -> str: ...
+
+    def encrypt_message(self, msg: str, nonce: str, timestamp: str | None = None) -> str: ...
+
+
 @dataclass
 class Verifier:
     """Checks freshness and signature, then decrypts with a wechatpy crypto object."""
 
     token: str
-    crypto: object  # wechatpy WeChatCrypto (enterprise or official account)
+    crypto: Crypto | None  # None: the official account in plain mode (signature only)
     window_seconds: int
     clock: Callable[[], dt.datetime]
 
@@ -65,31 +76,39 @@ class Verifier:
         if self.window_seconds and skew > self.window_seconds:
             raise CallbackRejected(403, f"stale timestamp: {int(skew)} s off")
 
-    def check_signature(self, sig: str | None, timestamp: str, nonce: str, payload: str) -> None:
+    def check_signature(self, sig: str | None, timestamp: str, nonce: str, payload: str) -> str:
+        """The signature, once it is known to be right."""
         if not sig or not nonce:
             raise CallbackRejected(400, "msg_signature or nonce missing")
         expected = signature(self.token, timestamp, nonce, payload)
         if not hmac.compare_digest(expected.encode(), sig.encode()):
             raise CallbackRejected(403, "bad signature")
+        return sig
+
+    def cipher(self) -> Crypto:
+        if self.crypto is None:
+            raise CallbackRejected(400, "encrypted message but no encoding_aes_key configured")
+        return self.crypto
 
     def verify_url(self, sig: str | None, timestamp: str, nonce: str, echostr: str | None) -> str:
         """GET URL verification: the decrypted echostr."""
         if not echostr:
             raise CallbackRejected(400, "echostr missing")
         self.check_fresh(timestamp)
-        self.check_signature(sig, timestamp, nonce, echostr)
+        sig = self.check_signature(sig, timestamp, nonce, echostr)
         try:
-            return str(self.crypto.check_signature(sig, timestamp, nonce, echostr))  # type: ignore[attr-defined]
+            return str(self.cipher().check_signature(sig, timestamp, nonce, echostr))
         except Exception as exc:
             raise self._decrypt_error(exc) from None
 
     def decrypt(self, sig: str | None, timestamp: str, nonce: str, encrypt: str) -> str:
         """The decrypted plaintext of an already extracted `encrypt` payload."""
         self.check_fresh(timestamp)
-        self.check_signature(sig, timestamp, nonce, encrypt)
+        sig = self.check_signature(sig, timestamp, nonce, encrypt)
+        crypto = self.cipher()
         try:
             body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
-            return str(self.crypto.decrypt_message(body, sig, timestamp, nonce))  # type: ignore[attr-defined]
+            return str(crypto.decrypt_message(body, sig, timestamp, nonce))
         except Exception as exc:
             raise self._decrypt_error(exc) from None
 

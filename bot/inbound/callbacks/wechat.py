@@ -66,8 +66,6 @@ def receive() -> Response:
         v.check_fresh(a.get("timestamp", ""))
         check_plain_signature(token)
         if safe:
-            if v.crypto is None:
-                raise CallbackRejected(400, "safe mode used but no encoding_aes_key configured")
             encrypt = extract_encrypt_xml(body)
             xml = v.decrypt(
                 a.get("msg_signature"), a.get("timestamp", ""), a.get("nonce", ""), encrypt
@@ -92,5 +90,5 @@ def receive() -> Response:
         return Response("success", mimetype="text/plain")
     reply = TextReply(source=msg.target, target=msg.source, content=reply_text).render()
     if safe:
-        reply = v.crypto.encrypt_message(reply, a.get("nonce", ""), a.get("timestamp"))  # type: ignore[union-attr]
+        reply = v.cipher().encrypt_message(reply, a.get("nonce", ""), a.get("timestamp"))
     return Response(reply, mimetype="application/xml")

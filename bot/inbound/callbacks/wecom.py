@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import Blueprint, Response, request
 from wechatpy.enterprise import parse_message
@@ -44,20 +45,20 @@ def verify_url() -> Response:
     return Response(plain, mimetype="text/plain")
 
 
-def message_key(msg: object) -> str:
+def message_key(msg: Any) -> str:
     """MsgId for messages; FromUserName+CreateTime(+event) for events, which carry none."""
     if getattr(msg, "type", "") == "event":
-        return f"wecom:ev:{msg.source}:{msg.create_time.timestamp():.0f}:{msg.event}"  # type: ignore[attr-defined]
-    return f"wecom:{msg.id}"  # type: ignore[attr-defined]
+        return f"wecom:ev:{msg.source}:{msg.create_time.timestamp():.0f}:{msg.event}"
+    return f"wecom:{msg.id}"
 
 
-def as_text(msg: object) -> tuple[str, str] | None:
+def as_text(msg: Any) -> tuple[str, str] | None:
     """(msg_type, text for the handlers) or None when the message needs no handling."""
     kind = getattr(msg, "type", "")
     if kind == "text":
-        return "text", msg.content  # type: ignore[attr-defined]
-    if kind == "event" and msg.event == "click":  # type: ignore[attr-defined]
-        command = MENU_COMMANDS.get(str(msg.key).lower())  # type: ignore[attr-defined]
+        return "text", msg.content
+    if kind == "event" and msg.event == "click":
+        command = MENU_COMMANDS.get(str(msg.key).lower())
         return ("event", command) if command else None
     if kind in ("image", "voice", "video", "file"):
         return kind, f"[{kind}] {getattr(msg, 'media_id', '')}"
@@ -100,5 +101,5 @@ def receive() -> Response:
     if not reply_text:
         return Response("", mimetype="text/plain")
     reply = TextReply(source=msg.target, target=msg.source, content=reply_text).render()
-    encrypted = v.crypto.encrypt_message(reply, nonce or secrets.token_hex(8), timestamp)  # type: ignore[attr-defined]
+    encrypted = v.cipher().encrypt_message(reply, nonce or secrets.token_hex(8), timestamp)
     return Response(encrypted, mimetype="application/xml")
