@@ -53,6 +53,11 @@ class Task(Base):
     weight: Mapped[float] = mapped_column(default=1.0)
     # 关键节点: [{"name": "完成选址", "offset": 10}] — workdays before the deadline.
     plan: Mapped[list[Any]] = mapped_column(default=list)
+    # 量化指标: the value to reach (5000 头, 98 %); units report values against it.
+    target_value: Mapped[float | None] = mapped_column(default=None)
+    target_unit: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # 常态化工作: {"every": "day|week|month|quarter", "times": N, "season": "汛期" | None}.
+    recurrence: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     key_work: Mapped[KeyWork] = relationship(back_populates="tasks")
@@ -82,6 +87,9 @@ class Assignment(Base):
     # Set only when an approved extension moved this unit's deadline.
     deadline_override: Mapped[dt.date | None] = mapped_column(default=None)
     percent: Mapped[int] = mapped_column(default=0)
+    # The last value reported against the task's target, and the occurrences done.
+    value: Mapped[float | None] = mapped_column(default=None)
+    count: Mapped[int] = mapped_column(default=0, server_default="0")
     reported_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -120,6 +128,8 @@ class Progress(Base):
     kind: Mapped[str] = mapped_column(String(16), default="progress")
     text: Mapped[str] = mapped_column(Text, default="")
     percent: Mapped[int | None] = mapped_column(default=None)
+    value: Mapped[float | None] = mapped_column(default=None)  # against the task's target
+    count: Mapped[int | None] = mapped_column(default=None)  # occurrences of a recurring duty
     inbound_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_message.id", ondelete="SET NULL"), default=None
     )
