@@ -104,7 +104,9 @@ def main() -> None:
     raw = []
     for i in range(args.requests):
         text = f"进度 #1 {i % 100}% 第{i}次推进"
-        params, body = peer.callback(text_xml("cgz_liaison", text, 10_000 + i, CORP))
+        # The server under load runs on the real clock: its callbacks carry real timestamps.
+        now = int(time.time())
+        params, body = peer.callback(text_xml("cgz_liaison", text, 10_000 + i, CORP, now), now)
         raw.append(post_request("127.0.0.1", port, "/wecom/callback", params, body.encode()))
     loadgen.run("127.0.0.1", port, raw[:20], 1)  # warm-up: connections, caches
     before = cpu_seconds(server.pid), cpu_seconds(worker.pid), time.process_time()

@@ -27,6 +27,16 @@ from schedules.scoring import Fact, Lost, RankRow, rank_all, unit_scores
 log = logging.getLogger(__name__)
 
 
+class PeriodError(ValueError):
+    """A period asked for that cannot be ranked; `problem` says why (worded by the
+    `period_error` template), `data` carries what was given."""
+
+    def __init__(self, problem: str, **data: object) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.data = data
+
+
 def period_bounds(kind: str, day: dt.date) -> tuple[dt.date, dt.date]:
     """The calendar week (Monday–Sunday) or month containing `day`."""
     if kind == "week":
@@ -64,21 +74,21 @@ def choose_period(
     """The period a user asks for: the current week (default) or month, or a range given by
     its first and last day (`kind` "custom" unless named). ValueError says what is wrong."""
     if kind not in (None, "week", "month", "custom"):
-        raise ValueError(f"未知的周期 {kind!r}：可选 week（周）、month（月）")
+        raise PeriodError("unknown_kind", kind=kind)
     if start or end:
         if not (start and end):
-            raise ValueError("起止日期须同时给出")
+            raise PeriodError("half_range")
         try:
             first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
         except ValueError:
-            raise ValueError(f"日期格式应为 2026-11-01，收到 {start!r}、{end!r}") from None
+            raise PeriodError("bad_date", start=start, end=end) from None
         if first > last:
-            raise ValueError("开始日期晚于结束日期")
+            raise PeriodError("reversed")
         if first.year < 2000 or last.year > 2100 or (last - first).days > 3660:
-            raise ValueError("日期超出范围：请选择 2000—2100 年之间、不超过十年的区间")
+            raise PeriodError("out_of_range")
         return kind or "custom", first, last
     if kind == "custom":
-        raise ValueError("自定义区间须给出起止日期")
+        raise PeriodError("custom_needs_range")
     kind = kind or "week"
     return (kind, *current_period(session, rules, kind, today))
 

@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 import struct
-import time
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -49,12 +48,12 @@ class WecomPeer:
     def callback(
         self,
         xml: str,
-        timestamp: int | None = None,
+        timestamp: int,
         receive_id: str | None = None,
         nonce: str = "1597212914",
     ) -> tuple[dict[str, str], str]:
         """Query parameters and body of an encrypted XML callback."""
-        ts = str(timestamp if timestamp is not None else int(time.time()))
+        ts = str(timestamp)
         encrypt = self.encrypt(xml, receive_id)
         params = {"msg_signature": self.sign(ts, nonce, encrypt), "timestamp": ts, "nonce": nonce}
         body = (
@@ -80,10 +79,15 @@ class WecomPeer:
         return message
 
 
+# The tests' fixed clock (tests/conftest.py DEFAULT_NOW, 2026-11-25 10:00 in Shanghai): a
+# message's CreateTime, unless a test gives its own, never comes from the wall clock.
+CREATE_TIME = 1795572000
+
+
 def text_xml(
-    sender: str, content: str, msg_id: int, corp_id: str, create_time: int | None = None
+    sender: str, content: str, msg_id: int, corp_id: str, create_time: int = CREATE_TIME
 ) -> str:
-    ct = create_time if create_time is not None else int(time.time())
+    ct = create_time
     return (
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
         f"<FromUserName><![CDATA[{sender}]]></FromUserName><CreateTime>{ct}</CreateTime>"
@@ -92,19 +96,21 @@ def text_xml(
     )
 
 
-def image_xml(sender: str, media_id: str, msg_id: int, corp_id: str) -> str:
+def image_xml(
+    sender: str, media_id: str, msg_id: int, corp_id: str, create_time: int = CREATE_TIME
+) -> str:
     return (
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{sender}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
+        f"<FromUserName><![CDATA[{sender}]]></FromUserName><CreateTime>{create_time}</CreateTime>"
         f"<MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://127.0.0.1/x.jpg]]></PicUrl>"
         f"<MediaId><![CDATA[{media_id}]]></MediaId><MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>"
     )
 
 
 def event_xml(
-    sender: str, event: str, corp_id: str, key: str = "", create_time: int | None = None
+    sender: str, event: str, corp_id: str, key: str = "", create_time: int = CREATE_TIME
 ) -> str:
-    ct = create_time if create_time is not None else int(time.time())
+    ct = create_time
     return (
         f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName>"
         f"<FromUserName><![CDATA[{sender}]]></FromUserName><CreateTime>{ct}</CreateTime>"

@@ -9,7 +9,8 @@ import click
 from bot.cli.base import State, cli, needs_db, pad
 from bot.scheduler import board_broadcast
 from handlers.notices import board_data, board_json
-from schedules.board import board_for, choose_period
+from handlers.render import render
+from schedules.board import PeriodError, board_for, choose_period
 from schedules.board import publish as freeze
 
 
@@ -54,8 +55,9 @@ def rank(
     with rt.sessions() as session:
         try:
             kind, first, last = choose_period(session, rt.config.rules, today, period, start, end)
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
+        except PeriodError as exc:
+            problem = {"problem": exc.problem, "data": exc.data}
+            raise click.UsageError(render("period_error", problem)) from None
         if publish:
             if today <= last:
                 raise click.UsageError(

@@ -14,9 +14,10 @@ from bot.web import api
 from bot.web.auth import login_required
 from bot.web.views import bp, rt
 from handlers.notices import board_data, board_json
-from handlers.render import day_label
+from handlers.render import day_label, render
 from schedules.board import (
     Board,
+    PeriodError,
     board_for,
     choose_period,
     published_periods,
@@ -41,8 +42,10 @@ def requested_board() -> Board:
                 args.get("from") or None,
                 args.get("to") or None,
             )
-        except ValueError as exc:
-            abort(400, description=str(exc))
+        except PeriodError as exc:
+            abort(
+                400, description=render("period_error", {"problem": exc.problem, "data": exc.data})
+            )
         return board_for(db, r.config.rules, r.calendar, kind, first, last, r.today())
 
 
