@@ -15,6 +15,7 @@ import zipfile
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import event, func, select
 
 from bot.config import ExcelConfig, load_config
@@ -248,3 +249,51 @@ def test_a_bomb_on_the_dashboard_is_a_clear_400(rt: Runtime, county: County) -> 
         content_type="multipart/form-data",
     )
     assert r.status_code == 400 and "合并单元格 A3:XFD1048576 超出上限" in r.text
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/","点此查看")', "=cmd|' /C calc'!A0", "=1+1"]
+
+
+def text_sheet(rows: list[list[Any]]) -> io.BytesIO:
+    """A ledger whose "=…" cells are text cells, as Excel stores what an official typed
+    after an apostrophe (the factory would make them formulas)."""
+    wb = load_workbook(workbook(rows))
+    ws = wb.active
+    assert ws is not None
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    return buf
+
+
+def test_exported_text_never_becomes_a_formula_and_imports_back(
+    rt: Runtime, county: County, tmp_path: Any
+) -> None:
+    rows = [[20 + i, "安全生产", f, "", "城关镇", "9月底"] for i, f in enumerate(FORMULAS)]
+    report = ledger_import.run_import(rt, text_sheet(rows), actor="t", year=2026, dry_run=False)
+    assert report.ok and len(report.created) == 3, report.errors
+    path = tmp_path / "out.xlsx"
+    with rt.sessions() as s:
+        ledger_import.export_ledger(s, rt.config, rt.calendar, path, today=rt.today())
+    ws = load_workbook(path).active  # formulas as written, not cached values
+    assert ws is not None
+    contents = {c.value: c.data_type for c in ws["C"] if c.value in FORMULAS}
+    assert contents == dict.fromkeys(FORMULAS, "s")
+    again = ledger_import.run_import(rt, path, actor="t", year=2026, dry_run=False)
+    assert again.ok and (again.created, again.updated) == ([], []), again.errors
+
+
+def test_the_ranking_sheet_writes_unit_names_as_text(tmp_path: Any) -> None:
+    from openpyxl import Workbook
+
+    from bot.excel.cells import append_text_safe
+
+    ws = Workbook().active
+    assert ws is not None
+    append_text_safe(ws, ["=SUM(1)", 3, "a\x07b", "@x"])
+    assert [c.data_type for c in ws[1]] == ["s", "n", "s", "s"]
+    assert ws["C1"].value == "ab"  # a control character XML cannot carry: dropped

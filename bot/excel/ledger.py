@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.config import Config
+from bot.excel.cells import append_text_safe
 from bot.excel.sheet import (
     Directory,
     SheetResult,
@@ -326,7 +327,8 @@ def export_ledger(
             phrase("titles", "unit_standing", r, task.deadline, today) for r in ledger
         )
         worst = min((r.light.color for r in ledger), key=order.__getitem__, default="done")
-        ws.append(
+        append_text_safe(
+            ws,
             [
                 task.code,
                 task.key_work.name,
@@ -338,7 +340,7 @@ def export_ledger(
                 task.weight,
                 standing,
                 EXPORT_LIGHTS[worst],
-            ]
+            ],
         )
         ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
         n += 1
