@@ -28,10 +28,11 @@ def secret_key(rt: Runtime) -> str:
 
 
 def register(app: Flask) -> None:
-    from bot.web import api, auth, health, ledger_excel, rankings, views, wecom_login
+    from bot.web import api, auth, hardening, health, ledger_excel, rankings, views, wecom_login
 
     del ledger_excel, rankings, wecom_login  # their routes are on the other blueprints
 
+    hardening.install(app)
     rt: Runtime = app.extensions["duban"]
     app.secret_key = secret_key(rt)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)

@@ -1,0 +1,50 @@
+"""What every route and every JSON answer gets, whatever a request carries.
+
+- Route ids are bounded to the database's integer column (2**31 - 1): a larger one is a
+  404 like any missing task, never a driver error (PostgreSQL refuses to compare an int4
+  column with 2147483648, a 500 before this).
+- JSON never carries NaN or Infinity: Python writes them, browsers' JSON.parse refuses
+  them; a score that is not a number is written as null.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
+
+INT_MAX = 2**31 - 1
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` within the integer columns' range; beyond it the route does not match."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def finite(value: Any) -> Any:
+    """The value with every non-finite float (at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+class FiniteJSON(DefaultJSONProvider):
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(finite(obj), **kwargs)
+
+
+def install(app: Flask) -> None:
+    """Before any blueprint is registered: rules take their converters when added."""
+    app.url_map.converters["int"] = BoundedInt
+    app.json = FiniteJSON(app)
