@@ -130,6 +130,22 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class ExcelConfig:
+    """Bounds on an imported ledger sheet, checked before any cell is built (a county's
+    ledger is a few hundred rows and KiB)."""
+
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # The sum of the zip members' declared sizes: a small file may inflate a hundredfold.
+    max_unzipped_bytes: int = 50 * 1024 * 1024
+    max_rows: int = 5000
+    max_columns: int = 100
+    max_merged_ranges: int = 2000
+    # The dashboard parses an upload in a child process with these budgets.
+    parse_timeout_seconds: float = 60.0
+    parse_memory_mb: int = 1024
+
+
+@dataclass(frozen=True)
 class StorageConfig:
     # Evidence (佐证材料) fetched from WeCom is kept here, one file per image or file.
     evidence_dir: str = "evidence"
@@ -154,6 +170,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     web: WebConfig = field(default_factory=WebConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    excel: ExcelConfig = field(default_factory=ExcelConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     @property
@@ -280,6 +297,17 @@ def _validate(cfg: Config) -> None:
     ):
         if getattr(d, key) <= 0:
             raise ConfigError(f"delivery.{key}", "must be positive")
+    for key in (
+        "max_upload_bytes",
+        "max_unzipped_bytes",
+        "max_rows",
+        "max_columns",
+        "max_merged_ranges",
+        "parse_timeout_seconds",
+        "parse_memory_mb",
+    ):
+        if getattr(cfg.excel, key) <= 0:
+            raise ConfigError(f"excel.{key}", "must be positive")
     if cfg.log.format not in ("text", "json"):
         raise ConfigError("log.format", "must be 'text' or 'json'")
     if cfg.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

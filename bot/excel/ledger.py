@@ -9,6 +9,7 @@ it never deletes a unit's ledger row (its reports stay), it says so instead.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -19,7 +20,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.config import Config
-from bot.excel.sheet import SheetTask, directory_from, parse_sheet, sorted_plan
+from bot.excel.cells import append_text_safe
+from bot.excel.sheet import (
+    Directory,
+    SheetResult,
+    SheetTask,
+    directory_from,
+    parse_sheet,
+    sorted_plan,
+)
 from bot.runtime import Runtime
 from handlers.render import LIGHT_LABELS, day_label, phrase
 from models import Assignment, KeyWork, Task, Unit
@@ -62,6 +71,9 @@ class ImportReport:
         }
 
 
+Parser = Callable[[Directory, int], SheetResult]
+
+
 def import_ledger(
     session: Session,
     cfg: Config,
@@ -75,10 +87,23 @@ def import_ledger(
 ) -> ImportReport:
     """Read, check and (unless a dry run, or any row is wrong) write the ledger. The caller
     commits: on a dry run or an error this leaves nothing to commit."""
-    report = ImportReport(dry_run)
     units = list(session.scalars(select(Unit)))
-    directory = directory_from(units)
-    sheet = parse_sheet(source, directory, cal, year)
+    sheet = parse_sheet(source, directory_from(units), cal, year, cfg.excel)
+    return apply_sheet(session, sheet, units, actor=actor, now=now, dry_run=dry_run)
+
+
+def apply_sheet(
+    session: Session,
+    sheet: SheetResult,
+    units: list[Unit],
+    *,
+    actor: str,
+    now: dt.datetime,
+    dry_run: bool,
+) -> ImportReport:
+    """The report of a parsed sheet, its changes made in the session unless this is a dry
+    run (which sends no write to the database: no flush, no audit row)."""
+    report = ImportReport(dry_run)
     report.sheet = sheet.sheet
     report.errors = [str(e) for e in sheet.errors]
     report.errors += [
@@ -89,28 +114,37 @@ def import_ledger(
     if report.errors:
         return report
     by_id = {u.id: u for u in units}
-    _apply(session, sheet.tasks, by_id, report, actor=actor, now=now)
+    with session.no_autoflush:
+        _apply(session, sheet.tasks, by_id, report, actor=actor, now=now, dry_run=dry_run)
     if dry_run or report.errors:
         session.rollback()
     return report
 
 
 def run_import(
-    rt: Runtime, source: str | Path | IO[bytes], *, actor: str, year: int | None, dry_run: bool
+    rt: Runtime,
+    source: str | Path | IO[bytes],
+    *,
+    actor: str,
+    year: int | None,
+    dry_run: bool,
+    parser: Parser | None = None,
 ) -> ImportReport:
     """Import in a transaction of its own, committed only when every row is right and this
-    is not a dry run. Raises LedgerFileError for a file that is no ledger at all."""
+    is not a dry run. The sheet is read and checked outside any transaction (reading a big
+    one takes seconds; SQLite callbacks must not wait on it); `parser` reads it (default:
+    in this process, within the [excel] bounds). Raises LedgerFileError for a file that is
+    no ledger at all."""
     with rt.sessions() as session:
-        report = import_ledger(
-            session,
-            rt.config,
-            rt.calendar,
-            source,
-            actor=actor,
-            year=year or rt.today().year,
-            now=rt.now(),
-            dry_run=dry_run,
-        )
+        directory = directory_from(session.scalars(select(Unit)))
+    the_year = year or rt.today().year
+    if parser is None:
+        sheet = parse_sheet(source, directory, rt.calendar, the_year, rt.config.excel)
+    else:
+        sheet = parser(directory, the_year)
+    with rt.sessions() as session:
+        units = list(session.scalars(select(Unit)))
+        report = apply_sheet(session, sheet, units, actor=actor, now=rt.now(), dry_run=dry_run)
         if report.ok and not dry_run:
             session.commit()
     return report
@@ -124,6 +158,7 @@ def _apply(
     *,
     actor: str,
     now: dt.datetime,
+    dry_run: bool,
 ) -> None:
     key_works = {k.name: k for k in session.scalars(select(KeyWork))}
     existing = {
@@ -164,6 +199,12 @@ def _apply(
                 created_at=now,
             )
             task.assignments = [Assignment(unit_id=i) for i in t.unit_ids]
+            report.created.append(f"#{code} {_short(t.content)}（{names}）")
+            if dry_run:
+                # Never added: the KeyWork backref may have cascaded it in; out it goes.
+                if task in session:
+                    session.expunge(task)
+                continue
             session.add(task)
             session.flush()
             audit(
@@ -177,11 +218,14 @@ def _apply(
                 row=t.row,
                 units=[units[i].code for i in t.unit_ids],
             )
-            report.created.append(f"#{code} {_short(t.content)}（{names}）")
             continue
         changes = _update(task, t, units)
         if not changes:
             report.unchanged += 1
+            continue
+        report.updated.append(f"#{task.code} {_short(t.content)}：" + "；".join(changes))
+        _note_kept(task, t, units, report)
+        if dry_run:
             continue
         session.flush()
         audit(
@@ -195,14 +239,16 @@ def _apply(
             row=t.row,
             changes=changes,
         )
-        report.updated.append(f"#{task.code} {_short(t.content)}：" + "；".join(changes))
-        kept = [a.unit_id for a in task.assignments if a.unit_id not in t.unit_ids]
-        if kept:
-            report.notes.append(
-                f"#{task.code} 表中已无"
-                + "、".join(units[i].name for i in kept)
-                + "：台账行保留（需删除请在系统中处理）"
-            )
+
+
+def _note_kept(task: Task, t: SheetTask, units: dict[int, Unit], report: ImportReport) -> None:
+    kept = [a.unit_id for a in task.assignments if a.unit_id not in t.unit_ids]
+    if kept:
+        report.notes.append(
+            f"#{task.code} 表中已无"
+            + "、".join(units[i].name for i in kept)
+            + "：台账行保留（需删除请在系统中处理）"
+        )
 
 
 def _update(task: Task, t: SheetTask, units: dict[int, Unit]) -> list[str]:
@@ -281,7 +327,8 @@ def export_ledger(
             phrase("titles", "unit_standing", r, task.deadline, today) for r in ledger
         )
         worst = min((r.light.color for r in ledger), key=order.__getitem__, default="done")
-        ws.append(
+        append_text_safe(
+            ws,
             [
                 task.code,
                 task.key_work.name,
@@ -293,7 +340,7 @@ def export_ledger(
                 task.weight,
                 standing,
                 EXPORT_LIGHTS[worst],
-            ]
+            ],
         )
         ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
         n += 1

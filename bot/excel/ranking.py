@@ -9,6 +9,7 @@ from typing import IO
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from bot.excel.cells import append_text_safe
 from handlers.notices import board_data
 from handlers.render import phrase
 from schedules.board import Board
@@ -37,7 +38,8 @@ def export_ranking(
         for line in group["rows"]:
             lost = phrase("titles", "deductions", line)
             flag = phrase("titles", "ranking_flag", line)
-            ws.append([line["rank"], line["name"], line["score"], line["move"], flag, lost])
+            row = [line["rank"], line["name"], line["score"], line["move"], flag, lost]
+            append_text_safe(ws, row)
             if line["red"] or line["black"]:
                 for cell in ws[ws.max_row]:
                     cell.fill = RED if line["red"] else BLACK

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
+from bot.config import ExcelConfig
+from bot.excel.bounds import UNREADABLE, SheetTooLarge, read_values
 from handlers.dates import ledger_dates
 from schedules.calendar import WorkCalendar
 
@@ -38,6 +40,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("content", "units", "deadline")
 HEADER_SCAN_ROWS = 15
+CELL_CHARS = 32767  # Excel's own limit on a cell's text
+# 序号 becomes a task code: a 32-bit integer column on every database.
+SEQ_MAX = 2**31 - 1
+WEIGHT_MAX = 1000
 SPACES = re.compile(r"[\s\u3000]+")
 CJK = r"\u3000-\u303f\u3400-\u9fff\uff00-\uffef"
 CJK_GAP = re.compile(rf"(?<=[{CJK}]) (?=[{CJK}])|(?<=[{CJK}]) (?=[\w])|(?<=[\w]) (?=[{CJK}])")
@@ -127,25 +133,20 @@ def normalise(text: object) -> str:
     return SPACES.sub("", str(text)).replace("（", "(").replace("）", ")")
 
 
-def read_cells(source: str | Path | IO[bytes]) -> tuple[str, list[list[Any]]]:
-    """The first sheet's values, every cell of a merged range carrying its top-left value."""
+def read_cells(
+    source: str | Path | IO[bytes], limits: ExcelConfig | None = None
+) -> tuple[str, list[list[Any]]]:
+    """The first sheet's values, every cell of a merged range carrying its top-left value;
+    sized up first (`bot.excel.bounds`), so a workbook bomb is refused, never built."""
     try:
-        wb = load_workbook(source, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not xlsx
+        return read_values(source, limits or ExcelConfig())
+    except SheetTooLarge as exc:
+        raise LedgerFileError(str(exc)) from exc
+    except MemoryError:
+        raise  # a budget exceeded (see bot.excel.budget), not a file that is no workbook
+    except Exception as exc:  # zipfile, openpyxl and XML raise many kinds for a non-xlsx
         log.info("ledger sheet unreadable: %s", exc)
-        raise LedgerFileError(
-            "无法读取这个文件：请上传 Excel 的 .xlsx 文件"
-            "（.xls 或 .et 请先用 Excel/WPS 另存为 .xlsx）"
-        ) from exc
-    ws = wb.worksheets[0]
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    for merged in ws.merged_cells.ranges:
-        value = ws.cell(merged.min_row, merged.min_col).value
-        for r in range(merged.min_row, merged.max_row + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
-                if r - 1 < len(rows) and c - 1 < len(rows[r - 1]):
-                    rows[r - 1][c - 1] = value
-    return ws.title, rows
+        raise LedgerFileError(UNREADABLE) from exc
 
 
 def find_header(rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, int]]:
@@ -165,9 +166,13 @@ def find_header(rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, int]]:
 
 
 def parse_sheet(
-    source: str | Path | IO[bytes], directory: Directory, cal: WorkCalendar, year: int
+    source: str | Path | IO[bytes],
+    directory: Directory,
+    cal: WorkCalendar,
+    year: int,
+    limits: ExcelConfig | None = None,
 ) -> SheetResult:
-    title, rows = read_cells(source)
+    title, rows = read_cells(source, limits)
     return parse_rows(title, rows, directory, cal, year)
 
 
@@ -194,12 +199,28 @@ def parse_rows(
         if (len(set(texts)) == 1 and len(texts) > 1) or _is_section(texts, cell("content")):
             section = SECTION.sub("", texts[0])  # "一、安全生产" spanning the row
             continue
+        long = _overlong(row, cols)
+        if long:
+            result.errors.append(
+                RowError(number, long, f"超过 Excel 单元格上限 {CELL_CHARS} 个字符")
+            )
+            continue
         task, errors = parse_row(number, cell, section, directory, cal, year)
         result.errors.extend(errors)
         if task is not None:
             result.tasks.append(task)
     _check_duplicates(result)
     return result
+
+
+def _overlong(row: Sequence[Any], cols: dict[str, int]) -> str | None:
+    """The header name of the first cell longer than Excel allows (a file written by a
+    script can hold more), or None."""
+    names = {j: COLUMNS[c][0] for c, j in cols.items()}
+    for j, value in enumerate(row):
+        if isinstance(value, str) and len(value) > CELL_CHARS:
+            return names.get(j, f"第 {j + 1} 列")
+    return None
 
 
 def _is_section(texts: Sequence[str], content: Any) -> bool:
@@ -226,7 +247,7 @@ def parse_row(
     key_work = SECTION.sub("", normalise(cell("key_work"))) or section
     if not key_work:
         error("重点工作", "为空（写在本列，或作为分节行“一、安全生产”）")
-    seq = _seq(cell("seq"))
+    seq = _seq(cell("seq"), error)
     unit_ids = _units(cell("units"), directory, error)
     lead_id = None
     if normalise(cell("lead")):
@@ -260,11 +281,19 @@ def parse_row(
     )
 
 
-def _seq(value: Any) -> int | None:
-    if isinstance(value, int | float) and float(value).is_integer() and value > 0:
-        return int(value)
-    text = normalise(value).strip("()#")
-    return int(text) if text.isdigit() and int(text) > 0 else None
+def _seq(value: Any, error: Any) -> int | None:
+    number: int | None = None
+    if isinstance(value, int | float) and math.isfinite(value) and float(value).is_integer():
+        number = int(value)
+    else:
+        text = normalise(value).strip("()#")
+        # isdecimal, not isdigit: "²" is a digit int() refuses.
+        if text.isascii() and text.isdecimal():
+            number = int(text)
+    if number is not None and number > SEQ_MAX:
+        error("序号", f"过大：{number}（最大 {SEQ_MAX}）")
+        return None
+    return number if number is not None and number > 0 else None
 
 
 def _units(value: Any, directory: Directory, error: Any) -> list[int]:
@@ -399,6 +428,12 @@ def _weight(value: Any, error: Any) -> float:
         weight = float(normalise(value).rstrip("分"))
     except ValueError:
         error("分值", f"不是数字：{normalise(value)}")
+        return 1.0
+    if not math.isfinite(weight):  # float() reads "nan", "inf", "1e999"
+        error("分值", f"不是有效的数：{normalise(value)}")
+        return 1.0
+    if weight > WEIGHT_MAX:
+        error("分值", f"过大：{weight:g}（最大 {WEIGHT_MAX}）")
         return 1.0
     if weight <= 0:
         error("分值", "须大于 0")

@@ -28,10 +28,21 @@ def secret_key(rt: Runtime) -> str:
 
 
 def register(app: Flask) -> None:
-    from bot.web import api, auth, health, ledger_excel, rankings, views, wecom_login
+    from bot.web import (
+        api,
+        auth,
+        hardening,
+        health,
+        ledger_excel,
+        rankings,
+        targets,
+        views,
+        wecom_login,
+    )
 
     del ledger_excel, rankings, wecom_login  # their routes are on the other blueprints
 
+    hardening.install(app)
     rt: Runtime = app.extensions["duban"]
     app.secret_key = secret_key(rt)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
@@ -39,4 +50,5 @@ def register(app: Flask) -> None:
     for module in (auth, views, api, health):
         app.register_blueprint(module.bp)
     auth.install(app)
+    targets.install(app)
     views.install(app)

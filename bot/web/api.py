@@ -9,6 +9,7 @@ from flask import Blueprint, abort, jsonify
 from sqlalchemy import select
 
 from bot.web.auth import login_required
+from bot.web.targets import shown_target
 from bot.web.views import filtered_rows, rows_where, rt
 from handlers.render import row_json
 from models import Outbox, Task, Unit
@@ -95,7 +96,7 @@ def outbox() -> Any:
                 {
                     "id": o.id,
                     "channel": o.channel,
-                    "target": o.target,
+                    **shown_target(o.channel, o.target),
                     "status": o.status,
                     "attempts": o.attempts,
                     "last_error": o.last_error,

@@ -313,7 +313,10 @@ def evidence(progress_id: int, index: int) -> Any:
     path = (folder / name).resolve()
     if folder not in path.parents or not path.is_file():
         abort(404)
-    return send_file(path, download_name=name)
+    from bot.web.hardening import evidence_type
+
+    # An attachment of a checked type: never rendered as a page of this site.
+    return send_file(path, mimetype=evidence_type(name), as_attachment=True, download_name=name)
 
 
 @bp.get("/sandbox")
