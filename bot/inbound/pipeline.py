@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from bot.db import DatabaseUnavailable, writer_gate
 from bot.inbound.binding import redeem
+from bot.inbound.groupcommit import AlreadyStored, committer
 from bot.runtime import Runtime
 from handlers.base import Context
 from handlers.render import render
@@ -71,7 +72,8 @@ def accept(
 
     This is the whole of a busy webhook's work, so it is one prepared statement: an INSERT
     … SELECT that finds the sender among active members (no row: not a member) and whose
-    unique key detects a platform retry.
+    unique key detects a platform retry. Concurrent acceptances share one transaction
+    (group commit); this returns only after the row is committed.
     """
     params = {
         "msg_key": msg_key,
@@ -83,17 +85,17 @@ def accept(
         "received_at": rt.now(),
         "response_url": response_url,
     }
+    statement = _STORE_WECHAT if channel == "wechat" else _STORE
     try:
-        with writer_gate(rt.engine), rt.engine.begin() as conn:
-            statement = _STORE_WECHAT if channel == "wechat" else _STORE
-            inbound_id = conn.execute(statement, params).scalar()
+        # Committed with the other callbacks that arrived meanwhile (bot/inbound/groupcommit).
+        inbound_id = committer(rt.engine).submit(statement, params, msg_key)
         if inbound_id is not None:
             return Accepted(inbound_id)
         with rt.sessions() as session:
             return _not_a_member(
                 rt, session, channel=channel, sender=sender, text=text, msg_key=msg_key
             )
-    except IntegrityError:
+    except (IntegrityError, AlreadyStored):
         # Stored before: WeCom's retry, or a concurrent delivery of the same message.
         with rt.sessions() as session:
             done = session.scalar(select(InboundMessage).where(InboundMessage.msg_key == msg_key))
