@@ -112,6 +112,9 @@ def _reason(text: str, span: tuple[int, int]) -> str:
             clause = why + " " + after
         else:
             clause = REQUEST.sub(" ", clause)
+            lead = re.search(r"(?<!原)(?:因为|由于|因)(?P<why>.+)$", clause)
+            if lead and lead.start() > 0:  # "森林防火巡查因山区路远": the task's words go
+                clause = lead.group("why")
         clause = re.sub(r"#\s*\d+|任务|事项|可以吗|行吗|好吗|我们|特", " ", clause)
         clause = REASON_HEAD.sub("", clause.strip(" :：、")).strip(" :：、")
         clause = re.sub(r"\s+", "", clause)

@@ -66,7 +66,7 @@ CHENG = re.compile(
 )
 HALF = re.compile(r"(完成了?|已完成|进度|进展|过了?)\s*一半")
 
-EXTENSION = re.compile(r"延期|延后|推迟|顺延|延长|宽限|往后推|缓办")
+EXTENSION = re.compile(r"延期|延后|推迟|顺延|延长|宽限|往后推|缓办|延至|延到|推后|往后延")
 DEADLINE_Q = re.compile(r"截止|期限|到期|时限|最后.{0,2}期限|几号|哪天.{0,2}(?:截止|到期)")
 RANK_Q = re.compile(r"排第几|排名|排在|第几名|得分|名次|红黑榜|排行")
 LIST_Q = re.compile(
@@ -87,7 +87,7 @@ SUPERVISOR = [
     (
         "approve_ext",
         re.compile(
-            r"(?:同意|批准|准予)延期(?:申请)?|延期申请[\s，,]*(?:予以)?(?:同意|批准)|"
+            r"(?:同意|批准|准予)[^，,。]{0,10}?延期(?:申请)?|延期申请[\s，,]*(?:予以)?(?:同意|批准)|"
             r"(?:同意|批准).{0,8}延期申请"
         ),
     ),
@@ -99,7 +99,7 @@ SUPERVISOR = [
 DONE = re.compile(
     r"已经?(?:全部|全面|圆满|按要求)?(?:完成|办结|完工|完毕|落实|整改到位|到位|结束)|"
     r"(?:全部|全面|圆满)?(?:完成|办结|完工|完毕)|整改到位|落实到位|已落实|到位了|"
-    r"搞定|搞完|弄完|弄好|做完|干完|办完|"
+    r"搞定|搞完|弄完|做完|干完|办完|(?:搞|弄|做|办|更新|修|清理|整)好了?|"
     r"(?<![A-Za-z])(?:done|finished)(?![A-Za-z])",
     re.IGNORECASE,
 )
@@ -107,7 +107,8 @@ DONE = re.compile(
 NOT_YET = re.compile(
     r"未|没|尚|不|将|预计|计划|准备|争取|力争|有望|正在|快|即将|马上|就能|能否|可否|"
     r"明天|后天|下周|本周|月底前|年底前|无法|难以|不能|如何|怎么|是否|待|要(?!求)|需|才能|"
-    r"前期|方案|摸底|初步|阶段|一期|部分|大半|过半|一半|哪些"
+    r"前期|方案|摸底|初步|阶段|一期|部分|大半|过半|一半|哪些|"
+    r"(?:听|据|那边|他们|镇|乡|局|单位)说|反映|表示"
 )
 ALMOST = re.compile(r"基本|大部分|差不多|大体|大致|接近")
 # Right after 完成: a question, a negation, or talk about it.
@@ -124,12 +125,27 @@ OK_ONLY = re.compile(r"^#(\d{1,6})\s*(?:ok|好了|妥了|可以了)$", re.IGNORE
 CLAUSE = re.compile(r"[,，。;；!！:：\n]")
 
 
+ACK_LEAD = re.compile(r"^(?:收到|好的|好滴|好嘞|谢谢|感谢|明白|嗯|ok|知道了|已阅|已收到|辛苦)")
+ACK_MAX = 20
+
+
 def is_ack(text: str) -> bool:
-    """收到 / 好的 / 👌 / 谢谢领导 …: nothing to record and nothing to answer."""
+    """收到 / 好的 / 👌 / 谢谢领导 / 收到，马上安排 …: nothing to record and nothing to answer.
+    A message that goes on to report, ask or name a task is not one ("收到，#12已完成")."""
     bare = EMOJI.sub("", text).strip(" ,，.。!！~～、")
     if not bare:  # 👌 / 👍👍: pictographs only (but "。。。" is nothing at all)
         return EMOJI.search(text) is not None and not any(m in text for m in DONE_MARKS)
-    return ACK.fullmatch(bare.lower()) is not None
+    low = bare.lower()
+    if ACK.fullmatch(low) is not None:
+        return True
+    return (
+        ACK_LEAD.match(low) is not None
+        and len(bare) <= ACK_MAX
+        and not re.search(r"[\d#?？%]|吗|几|哪|什么|怎么", bare)
+        and not DONE.search(bare)
+        and not EXTENSION.search(bare)
+        and not any(m in text for m in DONE_MARKS)
+    )
 
 
 def clean(text: str) -> str:
@@ -191,8 +207,11 @@ def _supervisor(t: str) -> Command | None:
         m = pattern.search(t)
         if m is None:
             continue
-        if kind in ("close", "reject") and re.search(r"(?:怎么|如何|被|已被)\s*$", t[: m.start()]):
-            return None  # 怎么销号？ / 材料被退回了: talk about it, not a decision
+        if kind in ("close", "reject") and re.search(
+            r"(?:怎么|如何|被|已被|(?:请|申请|审核|待|予以审核)[^，,。]{0,6})\s*$", t[: m.start()]
+        ):
+            # 怎么销号？ / 材料被退回了 / 请督查室审核销号: talk about it, not a decision
+            continue
         found = refs(t)
         if len(found) > 1:
             return Command("several", note=t)
