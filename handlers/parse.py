@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
+from handlers.command import Command
+
+__all__ = ["Command", "normalize", "parse"]
 from handlers.dates import cn_number
+from handlers.reading import read
 
 # `#12`, `任务12`, `任务 12`, `T12` (T not glued to a preceding Latin letter).
 REF = r"(?:#\s*|任务\s*|(?<![A-Za-z])[Tt])(?P<ref>\d{1,6})(?!\d)"
@@ -55,17 +58,6 @@ TRAILING = "?？!！。.~～ "
 PICK = r"(?:第|选)?(?P<n>\d{1,2}|[一二三四五六七八九十])(?:个|项|条)?[、.．。]?"
 
 
-@dataclass(frozen=True)
-class Command:
-    # done | progress | extension | list | help | pick | close | reject | approve_ext |
-    # refuse_ext | urge | rank | awaiting (待审核) | partial (完成了一半) |
-    # several (two task refs in one message)
-    kind: str
-    ref: int | None = None
-    percent: int | None = None
-    note: str = ""
-
-
 def normalize(text: str) -> str:
     """NFKC folds full-width forms (＃１２, ％, 全角空格) to half-width; spaces are collapsed."""
     text = unicodedata.normalize("NFKC", text or "")
@@ -97,10 +89,8 @@ def _percent(text: str) -> tuple[int | None, str]:
     return None, text
 
 
-def parse(text: str) -> Command | None:
-    """Return the command a message carries, or None when it is not one."""
-    t = normalize(text)
-    t = re.sub(GREETING, "", t)
+def _classic(t: str) -> Command | None:
+    """The strict grammar (`完成 #12`, `进度 #12 60%`, `延期 #12 至…`) on cleaned text."""
     low = t.lower().rstrip(TRAILING) or t.lower()
     if not t:
         return None
@@ -211,3 +201,11 @@ def _done(ref: int | None, after: str, note: str, text: str) -> Command:
     if re.search(STILL_GOING, note):
         return Command("partial", ref=ref, note=text)
     return Command("done", ref=ref, note=note)
+
+
+def parse(text: str) -> Command | None:
+    """Return the command a message carries, or None when it is not one.
+
+    `handlers.reading` reads what officials write loosely (greetings, 12号, 八成, questions,
+    another unit's words) and hands the strict forms to `_classic`."""
+    return read(normalize(text), _classic)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from handlers.actions import close_item, decide_extension, reject_item, urge
 from handlers.base import Context, Reply
-from handlers.items import rows_for
+from handlers.items import rows_for, unit_forms
 from handlers.parse import Command
 from models import REPORTED, Assignment, Extension, Task, Unit
 
@@ -54,6 +54,22 @@ def units_named(session: Session, text: str) -> tuple[list[Unit], str] | Reply:
     return found, rest
 
 
+def units_anywhere(session: Session, text: str) -> tuple[list[Unit], str]:
+    """Units named anywhere in `text` (full or short form, at most one match per unit) and
+    the text without them; a short form that fits two units names neither."""
+    found: list[Unit] = []
+    rest = text
+    forms = [(form, u) for u in session.scalars(select(Unit)) for form in unit_forms(u.name)]
+    for form, unit in sorted(forms, key=lambda fu: -len(fu[0])):
+        if form in rest and unit not in found:
+            if sum(1 for f, u in forms if f == form) > 1:
+                continue
+            found.append(unit)
+            rest = rest.replace(form, " ")
+    rest = re.sub(r"^[\s,，:：、;；。]+|[\s,，:：、;；。]+$", "", rest)
+    return found, re.sub(r"\s+", " ", rest)
+
+
 def _split(text: str) -> tuple[str, str]:
     """The first word and the rest, at a space or Chinese punctuation."""
     parts = TOKEN_SPLIT.split(text, maxsplit=1)
@@ -77,6 +93,8 @@ def _resolve(
     if isinstance(named, Reply):
         return named
     units, note = named
+    if not units:  # "经核实，城关镇#8已完成，同意销号": the unit need not come first
+        units, note = units_anywhere(ctx.session, note)
     if units:
         if cmd.kind != "urge":
             units = units[:1]
@@ -92,6 +110,8 @@ def _resolve(
         return (rows, cmd.note) if rows else Reply("nothing_to_urge", {"ref": cmd.ref})
     if len(rows) == 1:
         return rows, cmd.note
+    if not rows:
+        return Reply("nothing_waiting", {"ref": cmd.ref, "word": word})
     return Reply(
         "review_which_unit", {"ref": cmd.ref, "word": word, "waiting": [x.unit.name for x in rows]}
     )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from handlers.base import Context, Handler, Reply
+from handlers.chat import AckHandler, ConfirmDoneHandler, QuestionHandler, SeveralHandler
 from handlers.evidence import EvidenceHandler
 from handlers.items import forget_pick
 from handlers.listing import (
@@ -26,6 +27,10 @@ from handlers.review import (
 DEFAULT_HANDLERS: tuple[Handler, ...] = (
     EvidenceHandler(),
     PickHandler(),
+    AckHandler(),
+    QuestionHandler(),
+    ConfirmDoneHandler(),
+    SeveralHandler(),
     DoneHandler(),
     ProgressHandler(),
     ExtensionHandler(),

@@ -217,7 +217,8 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 return _failed(rt, inbound_id, handler.name)
             inbound.reply = reply
             target = _reply_target(inbound)
-            if reply_via == "outbox" and target is not None:
+            # An acknowledgement in a group is answered by silence: no empty message is sent.
+            if reply_via == "outbox" and target is not None and reply:
                 enqueue(
                     session,
                     dedupe_key=f"reply:{inbound.id}",
