@@ -12,6 +12,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schedules.recurrence import DEFAULT_SEASONS, MonthDay
+
 # The nudge rules and the order they are applied in among slots at the same time (the
 # per-item cap keeps the earliest): what is due today comes before what is merely close.
 YELLOW, DUE_MORNING, OVERDUE, ESCALATE, DUE_EVENING = (
@@ -54,6 +56,10 @@ class Rules:
     pick_ttl_seconds: int = 600
     # 倒排工期 templates per key work (`[plans]`): milestones for tasks without their own.
     plans: Mapping[str, Plan] = field(default_factory=lambda: MappingProxyType({}))
+    # Season windows of recurring duties (`[seasons]`): name -> ((month, day), (month, day)).
+    seasons: Mapping[str, tuple[MonthDay, MonthDay]] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_SEASONS))
+    )
 
     @cached_property
     def tz(self) -> ZoneInfo:
