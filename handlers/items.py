@@ -51,6 +51,9 @@ def find_item(ctx: Context, ref: int | None, action: str, data: dict[str, Any]) 
             .join(Assignment.task)
             .where(Task.code == ref, Assignment.unit_id == unit.id)
             .options(*ASSIGNMENT_LOADS)
+            # A recurring duty has a row per occurrence: the newest is the current one.
+            .order_by(Assignment.period.desc())
+            .limit(1)
         )
         if a is not None:
             return Found(a)

@@ -128,7 +128,9 @@ def load_facts(
 ) -> list[Fact]:
     """Ledger rows due in [start, end] as plain facts: one query, no ORM objects, so a
     county's whole history ranks in well under a second."""
-    deadline = func.coalesce(Assignment.deadline_override, Task.deadline)
+    deadline = func.coalesce(
+        Assignment.deadline_override, Assignment.period_deadline, Task.deadline
+    )
     extended = (
         select(Extension.id)
         .where(Extension.assignment_id == Assignment.id, Extension.status == "approved")
