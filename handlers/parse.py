@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from handlers.dates import cn_number
+from handlers.quantities import read_quantity
 
 # `#12`, `任务12`, `任务 12`, `T12` (T not glued to a preceding Latin letter).
 REF = r"(?:#\s*|任务\s*|(?<![A-Za-z])[Tt])(?P<ref>\d{1,6})(?!\d)"
@@ -59,7 +60,8 @@ PICK = r"(?:第|选)?(?P<n>\d{1,2}|[一二三四五六七八九十])(?:个|项|�
 class Command:
     # done | progress | extension | list | help | pick | close | reject | approve_ext |
     # refuse_ext | urge | rank | awaiting (待审核) | partial (完成了一半) |
-    # several (two task refs in one message)
+    # several (two task refs in one message) | quantity (a value or count; `note` holds the
+    # text, read again by `handlers.quantities.read_quantity`)
     kind: str
     ref: int | None = None
     percent: int | None = None
@@ -118,6 +120,9 @@ def parse(text: str) -> Command | None:
         return Command("pick", ref=n) if n is not None else None
     if len(set(re.findall(REF, t))) > 1:
         return Command("several", note=t)  # one report per message: which one is meant?
+    quantity = read_quantity(t)  # "#12 已出栏3200头", "#21 本月已巡河2次"
+    if quantity is not None:
+        return Command("quantity", ref=quantity.ref, note=t)
 
     m = re.match(
         r"(?P<word>批准延期|同意延期|驳回延期|不同意延期|催办|urge)(?P<rest>.*)$", t, re.IGNORECASE

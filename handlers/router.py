@@ -22,12 +22,14 @@ from handlers.review import (
     ReviewHandler,
     UrgeHandler,
 )
+from handlers.targets import QuantityHandler
 
 DEFAULT_HANDLERS: tuple[Handler, ...] = (
     EvidenceHandler(),
     PickHandler(),
     DoneHandler(),
     ProgressHandler(),
+    QuantityHandler(),
     ExtensionHandler(),
     ReviewHandler(),
     ExtensionDecisionHandler(),
