@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, get_type_hints
 
 from schedules.recurrence import DEFAULT_SEASONS
-from schedules.rules import Rules
+from schedules.rules import SCORING_MODES, TIMELINESS, KeyWorkRule, Rules
 
 ENV_PREFIX = "DUBAN_"
 
@@ -211,7 +211,7 @@ def _build_section(cls: type, name: str, raw: dict[str, Any]) -> Any:
         raise ConfigError(name, "expected a table")
     hints = get_type_hints(cls)
     # [plans] and [seasons] are sections of their own.
-    known = {f.name for f in fields(cls)} - {"plans", "seasons"}
+    known = {f.name for f in fields(cls)} - {"plans", "seasons", "key_works"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{name}.{key}", "unknown key")
@@ -363,12 +363,39 @@ def _seasons(raw: Any) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
     return out
 
 
+def _key_works(raw: Any) -> dict[str, KeyWorkRule]:
+    """`[key_works]`: name = { weight = 2.0, scoring = "timeliness|attainment|mix",
+    timeliness_share = 0.5 }, each key optional."""
+    if not isinstance(raw, dict):
+        raise ConfigError("key_works", "expected a table of key work = { weight, scoring }")
+    out = {}
+    for name, spec in raw.items():
+        key = f"key_works.{name}"
+        if not isinstance(spec, dict) or set(spec) - {"weight", "scoring", "timeliness_share"}:
+            raise ConfigError(key, f"expected {{ weight, scoring, timeliness_share }}: {spec!r}")
+        weight = spec.get("weight")
+        if weight is not None and (
+            not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0
+        ):
+            raise ConfigError(key, f"weight must be a positive number, got {weight!r}")
+        scoring = spec.get("scoring", TIMELINESS)
+        if scoring not in SCORING_MODES:
+            raise ConfigError(key, f"scoring must be one of {', '.join(SCORING_MODES)}")
+        share = spec.get("timeliness_share", 0.5)
+        if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
+            raise ConfigError(key, f"timeliness_share must be between 0 and 1, got {share!r}")
+        out[str(name)] = KeyWorkRule(
+            float(weight) if weight is not None else None, scoring, float(share)
+        )
+    return out
+
+
 def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        if section in ("plans", "seasons"):
+        if section in ("plans", "seasons", "key_works"):
             raise ConfigError(name, f"[{section}] is set in the config file, not the environment")
         if section not in {f.name for f in fields(Config)}:
             # A misspelt section would otherwise be ignored and its secret silently unused.
@@ -395,19 +422,21 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("file", f"{p} is not valid TOML: {exc}") from None
     for section in list(data):
-        if section not in {f.name for f in fields(Config)} | {"plans", "seasons"}:
+        if section not in {f.name for f in fields(Config)} | {"plans", "seasons", "key_works"}:
             raise ConfigError(section, "unknown section")
     _env_overrides(data, environ)
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
     plans = _plans(data.pop("plans", {}))
     seasons = _seasons(data.pop("seasons", {}))
+    key_works = _key_works(data.pop("key_works", {}))
     hints = get_type_hints(Config)
     sections = {name: _build_section(hints[name], name, raw) for name, raw in data.items()}
     sections["rules"] = dataclasses.replace(
         sections.get("rules", Rules()),
         plans=MappingProxyType(plans),
         seasons=MappingProxyType(seasons),
+        key_works=MappingProxyType(key_works),
     )
     cfg = Config(**sections)
     _validate(cfg)

@@ -27,6 +27,20 @@ RULE_ORDER = (DUE_MORNING, YELLOW, OVERDUE, ESCALATE, DUE_EVENING)
 
 Plan = tuple[Mapping[str, Any], ...]
 
+# How a key work's items score (`[key_works]`): on time (today's rule), by how much of the
+# target was reached, or a weighted mix of the two.
+TIMELINESS, ATTAINMENT, MIX = "timeliness", "attainment", "mix"
+SCORING_MODES = (TIMELINESS, ATTAINMENT, MIX)
+
+
+@dataclass(frozen=True)
+class KeyWorkRule:
+    """`[key_works]` "牦牛产业集群" = { weight = 2, scoring = "mix", timeliness_share = 0.4 }."""
+
+    weight: float | None = None  # None: the key work's weight as stored (sheet or CLI)
+    scoring: str = TIMELINESS
+    timeliness_share: float = 0.5  # of a mix; the rest is attainment
+
 
 @dataclass(frozen=True)
 class Rules:
@@ -60,6 +74,12 @@ class Rules:
     seasons: Mapping[str, tuple[MonthDay, MonthDay]] = field(
         default_factory=lambda: MappingProxyType(dict(DEFAULT_SEASONS))
     )
+
+    # Per key work scoring and weight (`[key_works]`); a key work not named scores on time.
+    key_works: Mapping[str, KeyWorkRule] = field(default_factory=lambda: MappingProxyType({}))
+
+    def key_work_rule(self, name: str) -> KeyWorkRule:
+        return self.key_works.get(name) or KeyWorkRule()
 
     @cached_property
     def tz(self) -> ZoneInfo:
