@@ -9,13 +9,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
-from schedules.rules import Rules
+from schedules.recurrence import DEFAULT_SEASONS
+from schedules.rules import SCORING_MODES, TIMELINESS, KeyWorkRule, Rules
 
 ENV_PREFIX = "DUBAN_"
 
@@ -225,7 +227,8 @@ def _build_section(cls: type, name: str, raw: dict[str, Any]) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(name, "expected a table")
     hints = get_type_hints(cls)
-    known = {f.name for f in fields(cls)} - {"plans"}  # [plans] is a section of its own
+    # [plans] and [seasons] are sections of their own.
+    known = {f.name for f in fields(cls)} - {"plans", "seasons", "key_works"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{name}.{key}", "unknown key")
@@ -363,15 +366,65 @@ def _plans(raw: Any) -> dict[str, tuple[dict[str, Any], ...]]:
     return out
 
 
+SEASON_RE = re.compile(
+    r"^\s*(\d{1,2})\s*[-月]\s*(\d{1,2})\s*日?\s*(?:\.\.|[-–—~～至到])\s*(?:次年)?"
+    r"(\d{1,2})\s*[-月]\s*(\d{1,2})\s*日?\s*$"
+)
+
+
+def _seasons(raw: Any) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    """`[seasons]`: name = "06-01..09-30" (or "6月1日-9月30日"); a window may run across the
+    new year ("10-01..05-31"). Defaults (汛期, 森林防火期) stay unless redefined."""
+    if not isinstance(raw, dict):
+        raise ConfigError("seasons", 'expected a table of season = "MM-DD..MM-DD"')
+    out = dict(DEFAULT_SEASONS)
+    for name, value in raw.items():
+        m = SEASON_RE.match(value) if isinstance(value, str) else None
+        if m is None:
+            raise ConfigError(f"seasons.{name}", f'expected "MM-DD..MM-DD", got {value!r}')
+        a, b, c, d = (int(g) for g in m.groups())
+        try:
+            dt.date(2024, a, b), dt.date(2024, c, d)  # a leap year: 02-29 is a valid edge
+        except ValueError:
+            raise ConfigError(f"seasons.{name}", f"not a date range: {value!r}") from None
+        out[str(name)] = ((a, b), (c, d))
+    return out
+
+
+def _key_works(raw: Any) -> dict[str, KeyWorkRule]:
+    """`[key_works]`: name = { weight = 2.0, scoring = "timeliness|attainment|mix",
+    timeliness_share = 0.5 }, each key optional."""
+    if not isinstance(raw, dict):
+        raise ConfigError("key_works", "expected a table of key work = { weight, scoring }")
+    out = {}
+    for name, spec in raw.items():
+        key = f"key_works.{name}"
+        if not isinstance(spec, dict) or set(spec) - {"weight", "scoring", "timeliness_share"}:
+            raise ConfigError(key, f"expected {{ weight, scoring, timeliness_share }}: {spec!r}")
+        weight = spec.get("weight")
+        if weight is not None and (
+            not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0
+        ):
+            raise ConfigError(key, f"weight must be a positive number, got {weight!r}")
+        scoring = spec.get("scoring", TIMELINESS)
+        if scoring not in SCORING_MODES:
+            raise ConfigError(key, f"scoring must be one of {', '.join(SCORING_MODES)}")
+        share = spec.get("timeliness_share", 0.5)
+        if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
+            raise ConfigError(key, f"timeliness_share must be between 0 and 1, got {share!r}")
+        out[str(name)] = KeyWorkRule(
+            float(weight) if weight is not None else None, scoring, float(share)
+        )
+    return out
+
+
 def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        if section == "plans":
-            raise ConfigError(
-                name, "plan templates are set in the config file, not the environment"
-            )
+        if section in ("plans", "seasons", "key_works"):
+            raise ConfigError(name, f"[{section}] is set in the config file, not the environment")
         if section not in {f.name for f in fields(Config)}:
             # A misspelt section would otherwise be ignored and its secret silently unused.
             raise ConfigError(name, f"unknown section {section!r} in environment variable")
@@ -397,16 +450,21 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("file", f"{p} is not valid TOML: {exc}") from None
     for section in list(data):
-        if section not in {f.name for f in fields(Config)} | {"plans"}:
+        if section not in {f.name for f in fields(Config)} | {"plans", "seasons", "key_works"}:
             raise ConfigError(section, "unknown section")
     _env_overrides(data, environ)
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
     plans = _plans(data.pop("plans", {}))
+    seasons = _seasons(data.pop("seasons", {}))
+    key_works = _key_works(data.pop("key_works", {}))
     hints = get_type_hints(Config)
     sections = {name: _build_section(hints[name], name, raw) for name, raw in data.items()}
     sections["rules"] = dataclasses.replace(
-        sections.get("rules", Rules()), plans=MappingProxyType(plans)
+        sections.get("rules", Rules()),
+        plans=MappingProxyType(plans),
+        seasons=MappingProxyType(seasons),
+        key_works=MappingProxyType(key_works),
     )
     cfg = Config(**sections)
     _validate(cfg)

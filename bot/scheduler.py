@@ -18,7 +18,7 @@ from bot.inbound.pipeline import process_pending
 from bot.runtime import Runtime
 from handlers.notices import board_data, broadcast, enqueue_nudges
 from schedules.board import Board
-from schedules.jobs import Broadcast, publish_due, run_due
+from schedules.jobs import Broadcast, materialize_due, publish_due, run_due
 from schedules.lease import acquire, release
 from schedules.reminders import Sent
 
@@ -103,6 +103,11 @@ class SchedulerService:
         if self.active:
             publish(self.rt)
 
+    def duties(self) -> None:
+        """Today's occurrence rows of recurring duties (also made by each reminder pass)."""
+        if self.active:
+            materialize_due(self.rt.sessions, self.rt.config.rules, self.rt.calendar, self.rt.now())
+
     def evidence(self) -> None:
         """Fetch evidence media before WeCom forgets it (three days)."""
         if self.active:
@@ -127,6 +132,7 @@ class SchedulerService:
         sched.add_job(self.inbound, "interval", seconds=1, id="inbound")
         sched.add_job(self.rank, "interval", seconds=60, id="rank")
         sched.add_job(self.evidence, "interval", seconds=30, id="evidence")
+        sched.add_job(self.duties, "interval", seconds=300, id="duties")
         sched.add_job(
             self.remind,
             "interval",

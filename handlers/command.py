@@ -10,7 +10,9 @@ class Command:
     # done | progress | extension | list | help | pick | close | reject | approve_ext |
     # refuse_ext | urge | rank | awaiting (待审核) | partial (完成了一半) |
     # several (two task refs in one message) | ack (收到, 👌) | deadline (截止时间?) |
-    # status (#12 完成了吗?) | confirm_done (基本完成: ask before recording)
+    # status (#12 完成了吗?) | confirm_done (基本完成: ask before recording) |
+    # quantity (a value or count; `note` holds the text, read again by
+    # `handlers.quantities.read_quantity`)
     kind: str
     ref: int | None = None
     percent: int | None = None

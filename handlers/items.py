@@ -58,6 +58,9 @@ def find_item(
             .join(Assignment.task)
             .where(Task.code == ref, Assignment.unit_id == unit.id)
             .options(*ASSIGNMENT_LOADS)
+            # A recurring duty has a row per occurrence: the newest is the current one.
+            .order_by(Assignment.period.desc())
+            .limit(1)
         )
         if a is not None:
             return Found(a)

@@ -9,6 +9,7 @@ from handlers.command import Command
 
 __all__ = ["Command", "normalize", "parse"]
 from handlers.dates import cn_number
+from handlers.quantities import read_quantity
 from handlers.reading import read
 
 # `#12`, `任务12`, `任务 12`, `T12` (T not glued to a preceding Latin letter).
@@ -78,7 +79,7 @@ def _ref_and_rest(rest: str) -> tuple[int | None, str]:
 
 def _percent(text: str) -> tuple[int | None, str]:
     """A percentage written anywhere (60%, 百分之八十) and the text without it."""
-    m = re.search(r"(?P<pct>\d{1,3})\s*(?:%|percent)", text)
+    m = re.search(r"(?<![\d.])(?P<pct>\d{1,3})(?:\.\d+)?\s*(?:%|percent)", text)
     if m:
         return int(m.group("pct")), text[: m.start()] + " " + text[m.end() :]
     m = re.search(r"百分之(?P<cn>[一二两三四五六七八九十百零]{1,4})", text)
@@ -108,6 +109,9 @@ def _classic(t: str) -> Command | None:
         return Command("pick", ref=n) if n is not None else None
     if len(set(re.findall(REF, t))) > 1:
         return Command("several", note=t)  # one report per message: which one is meant?
+    quantity = read_quantity(t)  # "#12 已出栏3200头", "#21 本月已巡河2次"
+    if quantity is not None:
+        return Command("quantity", ref=quantity.ref, note=t)
 
     m = re.match(
         r"(?P<word>批准延期|同意延期|驳回延期|不同意延期|催办|urge)(?P<rest>.*)$", t, re.IGNORECASE

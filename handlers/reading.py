@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from handlers.command import Command
 from handlers.dates import cn_number
+from handlers.quantities import read_quantity
 
 Strict = Callable[[str], Command | None]
 
@@ -242,7 +243,9 @@ def _extension(t: str) -> Command | None:
 
 
 def _percent(t: str) -> tuple[int | None, tuple[int, int] | None]:
-    m = re.search(r"(\d{1,3})\s*%", t)
+    # Not the tail of a longer or decimal number: "98.5%" is not 5 %; a decimal percent
+    # counts down to the whole percent it has reached.
+    m = re.search(r"(?<![\d.])(\d{1,3})(?:\.\d+)?\s*%", t)
     if m:
         return int(m.group(1)), m.span()
     m = re.search(r"百分之(" + CN + r"{1,4})", t)
@@ -339,6 +342,12 @@ def _several(t: str, strict: Strict) -> Command | None:
     return Command("several", note=t, items=tuple(items))
 
 
+def _quantity(t: str) -> Command | None:
+    """A value or a count toward a target ("#12 已出栏3200头", "#30 办件满意度98.5%")."""
+    found = read_quantity(t)
+    return Command("quantity", ref=found.ref, note=t) if found is not None else None
+
+
 def _one(t: str, strict: Strict) -> Command | None:
     for reader in READERS:
         cmd = reader(t)
@@ -359,7 +368,7 @@ def _one(t: str, strict: Strict) -> Command | None:
 
 # Read in this order: a percentage beats 完成 ("完成80%"); a value reader (issue 13) goes
 # before `_progress` and `_done`.
-READERS: list[Callable[[str], Command | None]] = [_supervisor, _extension, _progress]
+READERS: list[Callable[[str], Command | None]] = [_supervisor, _extension, _quantity, _progress]
 
 
 def read(text: str, strict: Strict) -> Command | None:

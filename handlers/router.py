@@ -23,6 +23,7 @@ from handlers.review import (
     ReviewHandler,
     UrgeHandler,
 )
+from handlers.targets import QuantityHandler
 
 DEFAULT_HANDLERS: tuple[Handler, ...] = (
     EvidenceHandler(),
@@ -33,6 +34,7 @@ DEFAULT_HANDLERS: tuple[Handler, ...] = (
     SeveralHandler(),
     DoneHandler(),
     ProgressHandler(),
+    QuantityHandler(),
     ExtensionHandler(),
     ReviewHandler(),
     ExtensionDecisionHandler(),

@@ -38,6 +38,10 @@ LATE = "late"  # done, N workdays after the deadline
 OPEN_OVERDUE = "open_overdue"  # not done by the evaluation day
 EXTENDED = "extended"  # done within an approved extension: capped
 EXTENDED_LATE = "extended_late"  # done after even the extended deadline
+# Scored by how much of the target (or a recurring duty's count) was reached, alone or mixed
+# with timeliness (`[key_works]` scoring); `workdays` is still the lateness.
+ATTAINED = "attainment"
+MIXED = "mix"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Reason:
     date: dt.date | None = None  # the deadline or milestone concerned
     workdays: int = 0  # workdays late, or workdays left
     milestone: str = ""  # the milestone's name, for milestone reasons
+    attained: float | None = None  # of a target (0.64), for attainment and mix scores
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,10 @@ def lost_reason(lost: Mapping[str, Any]) -> Reason:
     """The reason of a deduction as published rankings store it ({"late", "overdue",
     "extended", …}), so a frozen board reads the same as a live one."""
     late = int(lost.get("late") or 0)
+    mode = lost.get("mode")
+    if mode in (ATTAINED, MIXED):
+        attained = lost.get("attained")
+        return Reason(str(mode), None, late, attained=float(attained or 0))
     if lost.get("overdue"):
         return Reason(OPEN_OVERDUE, None, late)
     if lost.get("extended"):

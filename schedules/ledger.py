@@ -34,6 +34,8 @@ class LedgerRow:
     deadline: dt.date
     light: Standing
     milestones: tuple[Milestone, ...]
+    # A recurring duty's occurrence ("2026-06"); "" for a one-off task.
+    period: str = ""
 
     @property
     def ref(self) -> str:
@@ -61,6 +63,7 @@ class LedgerRow:
                 "workdays": self.light.reason.workdays,
                 "milestone": self.light.reason.milestone,
             },
+            "period": self.period,
             "milestones": [
                 {"name": m.name, "date": m.date.isoformat(), "percent": m.percent}
                 for m in self.milestones
@@ -75,7 +78,8 @@ def row_for(
     rules: Rules,
 ) -> LedgerRow:
     deadline = a.deadline
-    plan = effective_plan(a.task.plan, a.task.key_work.name, rules.plans)
+    # An occurrence of a recurring duty is too short for a backward plan: none applies.
+    plan = () if a.period else effective_plan(a.task.plan, a.task.key_work.name, rules.plans)
     milestones = tuple(milestone_dates(deadline, plan, cal))
     status = {REPORTED: "reported", CLOSED: "closed"}.get(a.status, "open")
     lit = standing(Facts(deadline, status, a.percent, milestones), today, rules, cal)
@@ -94,6 +98,7 @@ def row_for(
         deadline=deadline,
         light=lit,
         milestones=milestones,
+        period=a.period,
     )
 
 

@@ -190,3 +190,11 @@ def test_chinese_numerals_are_read_by_cn2an() -> None:
     assert [cn_number(t) for t in ("十十", "二十五", "两", "一百零一")] == [None, 25, 2, 101]
     found = date_mention("至十二月十十日", dt.date(2026, 12, 1))
     assert found is not None and found[0] is None  # named as an impossible date
+
+
+def test_a_decimal_percent_is_never_read_as_its_tail() -> None:
+    """98.5% is not 5 %: a progress report reads the whole percent it has reached."""
+    from handlers.parse import parse
+
+    cmd = parse("#12 进度85.5%")
+    assert cmd is not None and (cmd.kind, cmd.ref, cmd.percent) == ("progress", 12, 85)
