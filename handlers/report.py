@@ -13,6 +13,7 @@ from handlers.items import Found, find_item, forget_pick, pending_pick
 from handlers.parse import Command
 from models import CLOSED, REPORTED, Assignment
 from schedules.ledger import LedgerRow, row_for
+from schedules.review import first_reviewer
 
 
 def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply:
@@ -25,6 +26,7 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
     if action == "extension":
         return _extension(ctx, a, data, inbound_id)
     if action == "done":
+        lead = first_reviewer(a, ctx.rules)
         claim_done(
             ctx.session,
             a,
@@ -34,8 +36,9 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
             today=ctx.today,
             source=ctx.source,
             inbound_id=inbound_id,
+            first_reviewer=lead,
         )
-        return Reply("done_ok", {"row": _row(ctx, a), "note": data.get("note", "")})
+        return Reply("done_ok", {"row": _row(ctx, a), "note": data.get("note", ""), "lead": lead})
     before = a.percent
     report_progress(
         ctx.session,

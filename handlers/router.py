@@ -8,6 +8,7 @@ from typing import Any
 from handlers.base import Context, Handler, Reply
 from handlers.evidence import EvidenceHandler
 from handlers.items import forget_pick
+from handlers.lead_review import FirstReviewHandler
 from handlers.listing import (
     FallbackHandler,
     HelpHandler,
@@ -24,6 +25,7 @@ from handlers.review import (
 )
 
 DEFAULT_HANDLERS: tuple[Handler, ...] = (
+    FirstReviewHandler(),  # its own grammar (初审…), asked before the parsed commands
     EvidenceHandler(),
     PickHandler(),
     DoneHandler(),

@@ -7,7 +7,9 @@ from models.org import ROLE_LABELS, ROLES, UNIT_KIND_LABELS, UNIT_KINDS, Account
 from models.work import (
     CLOSED,
     IN_PROGRESS,
+    LEAD_STAGE,
     NOT_STARTED,
+    OFFICE_STAGE,
     OPEN_STATUSES,
     REPORTED,
     STATUS_LABELS,
@@ -21,7 +23,9 @@ from models.work import (
 __all__ = [
     "CLOSED",
     "IN_PROGRESS",
+    "LEAD_STAGE",
     "NOT_STARTED",
+    "OFFICE_STAGE",
     "OPEN_STATUSES",
     "REPORTED",
     "ROLES",

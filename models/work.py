@@ -23,6 +23,9 @@ STATUS_LABELS = {
     CLOSED: "已销号",
 }
 OPEN_STATUSES = (NOT_STARTED, IN_PROGRESS)
+# Where a reported claim waits (two-level review): the lead unit's 初审, then the office.
+LEAD_STAGE = "lead"
+OFFICE_STAGE = "office"
 
 
 class KeyWork(Base):
@@ -92,6 +95,10 @@ class Assignment(Base):
     count: Mapped[int] = mapped_column(default=0, server_default="0")
     reported_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # While reported: which review step holds the claim and since when (None on rows
+    # reported before two-level review existed: with the office since `reported_at`).
+    review_stage: Mapped[str | None] = mapped_column(String(16), default=None)
+    review_stage_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     task: Mapped[Task] = relationship(back_populates="assignments")

@@ -50,10 +50,18 @@ class Rules:
     score_late_penalty_per_workday: float = 10.0
     score_late_floor: float = 40.0
     score_extension_cap: float = 90.0
+    # Two-level review: key works (by name, "*" for all) whose done claims go first to the
+    # task's lead unit (牵头单位) for 初审, then to the office for 销号.
+    lead_review: tuple[str, ...] = ()
+    # A claim waiting this many workdays at either review step nudges its reviewers.
+    review_nudge_workdays: int = 2
     # Chat: how long a numbered question waits for its answer.
     pick_ttl_seconds: int = 600
     # 倒排工期 templates per key work (`[plans]`): milestones for tasks without their own.
     plans: Mapping[str, Plan] = field(default_factory=lambda: MappingProxyType({}))
+
+    def lead_review_on(self, key_work: str) -> bool:
+        return "*" in self.lead_review or key_work in self.lead_review
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -1,0 +1,248 @@
+"""初审: the lead unit (牵头单位) passes or returns a done claim before the office's 销号.
+
+`初审通过 #12 [单位] [意见]`, `初审退回 #12 [单位] 原因`, `待初审`. Parsed here rather than in
+`handlers/parse.py` so the chat grammar there stays one concern; the router asks this handler
+before the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handlers.actions import last_reported_percent, supervision_units
+from handlers.base import Context, Reply
+from handlers.parse import normalize
+from handlers.render import render
+from handlers.review import units_named
+from models import (
+    IN_PROGRESS,
+    LEAD_STAGE,
+    OFFICE_STAGE,
+    REPORTED,
+    Assignment,
+    Member,
+    Progress,
+    Task,
+)
+from models.audit import audit
+from models.outbox import enqueue_to_unit
+from schedules.review import lead_unit_of
+
+# Who may speak for a lead unit in 初审: its designated reviewer, its head or its leader —
+# not any liaison, since passing a claim vouches for it.
+FIRST_REVIEW_ROLES = ("reviewer", "head", "leader")
+COMMAND = re.compile(
+    r"^初审\s*(?P<word>通过|同意|退回|不通过)[\s,，:：]*(?:#\s*|任务\s*)?(?P<ref>\d{1,6})?(?P<rest>.*)$"
+)
+QUEUE_WORDS = {"待初审", "初审清单", "初审"}
+SHOWN = 20
+
+
+def may_first_review(member: Member, a: Assignment) -> bool:
+    lead = lead_unit_of(a)
+    return (
+        lead is not None
+        and member.unit_id == lead.id
+        and any(member.has_role(r) for r in FIRST_REVIEW_ROLES)
+    )
+
+
+def _record(
+    session: Session,
+    a: Assignment,
+    reviewer: Member,
+    *,
+    now: dt.datetime,
+    source: str,
+    action: str,
+    text: str,
+    new_status: str,
+    **detail: object,
+) -> None:
+    session.add(
+        Progress(
+            assignment=a,
+            member=reviewer,
+            created_at=now,
+            kind="lead_review",
+            text=text,
+            percent=a.percent,
+        )
+    )
+    session.flush()
+    audit(
+        session,
+        at=now,
+        actor=reviewer.userid,
+        source=source,
+        action=action,
+        entity="assignment",
+        entity_id=a.id,
+        old_status=REPORTED,
+        new_status=new_status,
+        **detail,
+    )
+
+
+def pass_first_review(
+    session: Session,
+    a: Assignment,
+    reviewer: Member,
+    *,
+    note: str,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+) -> None:
+    """初审通过: the claim moves on to the office, which is told the lead unit vouched for it."""
+    a.review_stage = OFFICE_STAGE
+    a.review_stage_at = now
+    _record(
+        session,
+        a,
+        reviewer,
+        now=now,
+        source=source,
+        action="lead_pass",
+        text=render("history_lead_pass", {"note": note}, today=today),
+        new_status=REPORTED,
+        note=note,
+    )
+    text = render("notify_lead_passed", {"a": a, "reviewer": reviewer, "note": note}, today=today)
+    for office in supervision_units(session):
+        enqueue_to_unit(
+            session,
+            office,
+            dedupe_key=f"lead_pass:{a.id}:{office.code}:{int(now.timestamp())}",
+            content=text,
+            now=now,
+            source=source,
+        )
+
+
+def return_first_review(
+    session: Session,
+    a: Assignment,
+    reviewer: Member,
+    *,
+    reason: str,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+) -> None:
+    """初审退回: back to 推进中 where the unit last said it stood, with the reason, and tell it.
+    The office never sees the claim."""
+    a.status = IN_PROGRESS
+    a.reported_at = None
+    a.review_stage = None
+    a.review_stage_at = None
+    a.percent = last_reported_percent(session, a)
+    _record(
+        session,
+        a,
+        reviewer,
+        now=now,
+        source=source,
+        action="lead_reject",
+        text=render("history_lead_reject", {"reason": reason}, today=today),
+        new_status=IN_PROGRESS,
+        reason=reason,
+    )
+    enqueue_to_unit(
+        session,
+        a.unit,
+        dedupe_key=f"lead_reject:{a.id}:{int(now.timestamp())}",
+        content=render(
+            "notify_lead_rejected", {"a": a, "reviewer": reviewer, "reason": reason}, today=today
+        ),
+        now=now,
+        source=source,
+    )
+
+
+def waiting_for(session: Session, member: Member) -> list[Assignment]:
+    """Claims waiting for `member`'s unit's 初审 (every one for a supervisor)."""
+    rows = session.scalars(
+        select(Assignment)
+        .join(Assignment.task)
+        .where(Assignment.status == REPORTED, Assignment.review_stage == LEAD_STAGE)
+        .order_by(Task.code, Assignment.unit_id)
+    ).all()
+    if member.is_supervisor:
+        return list(rows)
+    return [a for a in rows if (lead := lead_unit_of(a)) is not None and lead.id == member.unit_id]
+
+
+class FirstReviewHandler:
+    name = "first_review"
+
+    def check(self, ctx: Context) -> tuple[str, int | None, str] | None:
+        if ctx.msg_type != "text":
+            return None
+        text = normalize(ctx.text).rstrip("。.!！")
+        if text in QUEUE_WORDS:
+            return ("queue", None, "")
+        m = COMMAND.match(text)
+        if m is None:
+            return None
+        kind = "pass" if m.group("word") in ("通过", "同意") else "reject"
+        ref = int(m.group("ref")) if m.group("ref") else None
+        return (kind, ref, m.group("rest").strip(" ,，:：、。;；-"))
+
+    def handle(self, ctx: Context, match: tuple[str, int | None, str]) -> Reply:
+        kind, ref, rest = match
+        if kind == "queue":
+            rows = waiting_for(ctx.session, ctx.member)
+            return Reply(
+                "first_review_list",
+                {"rows": rows[:SHOWN], "more": max(len(rows) - SHOWN, 0), "unit": ctx.member.unit},
+            )
+        word = "初审通过" if kind == "pass" else "初审退回"
+        if ref is None:
+            return Reply("first_review_usage", {"word": word})
+        task = ctx.session.scalar(select(Task).where(Task.code == ref))
+        if task is None:
+            return Reply("no_such_task", {"ref": ref})
+        named = units_named(ctx.session, rest)
+        if isinstance(named, Reply):
+            return named
+        units, note = named
+        if units:
+            a = next((x for x in task.assignments if x.unit_id == units[0].id), None)
+            if a is None:
+                return Reply("not_assigned", {"ref": ref, "unit": units[0].name})
+        else:
+            waiting = [
+                x for x in task.assignments if x.status == REPORTED and x.review_stage == LEAD_STAGE
+            ]
+            if len(waiting) != 1:
+                return Reply(
+                    "first_review_which_unit",
+                    {"ref": ref, "word": word, "waiting": [x.unit.name for x in waiting]},
+                )
+            a = waiting[0]
+        if a.status != REPORTED or a.review_stage != LEAD_STAGE:
+            return Reply("not_awaiting_first_review", {"a": a})
+        if not may_first_review(ctx.member, a):
+            return Reply("first_review_not_yours", {"a": a, "lead": lead_unit_of(a)})
+        if kind == "pass":
+            pass_first_review(
+                ctx.session,
+                a,
+                ctx.member,
+                note=note,
+                now=ctx.now,
+                today=ctx.today,
+                source=ctx.source,
+            )
+            return Reply("first_review_passed", {"a": a, "note": note})
+        if not note:
+            return Reply("first_review_needs_reason", {"a": a})
+        return_first_review(
+            ctx.session, a, ctx.member, reason=note, now=ctx.now, today=ctx.today, source=ctx.source
+        )
+        return Reply("first_review_returned", {"a": a, "reason": note})

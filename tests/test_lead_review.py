@@ -1,0 +1,203 @@
+"""Two-level review: the lead unit's 初审 before the office's 销号, on for 安全生产 only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import Config, load_config
+from bot.runtime import Runtime
+from models import (
+    IN_PROGRESS,
+    LEAD_STAGE,
+    OFFICE_STAGE,
+    REPORTED,
+    Assignment,
+    AuditLog,
+    Member,
+    Outbox,
+    Progress,
+    Task,
+    Unit,
+)
+from schedules.calendar import WorkCalendar
+from schedules.review import reviews_waiting
+from schedules.rules import Rules
+from tests.conftest import County
+from tests.test_handlers import say, status_of
+
+
+@pytest.fixture
+def config(db_url: str) -> Config:
+    return load_config(
+        environ={},
+        overrides={"database": {"url": db_url}, "rules": {"lead_review": ["安全生产"]}},
+    )
+
+
+@pytest.fixture
+def lead(rt: Runtime, county: County) -> str:
+    """县发改局 leads 安全生产 (#1, #3, #4); its head reviews, with a group of its own."""
+    with rt.sessions() as s:
+        fgj = s.scalars(select(Unit).where(Unit.code == "FGJ")).one()
+        fgj.webhook_keys = ["key-fgj"]
+        s.add(Member(userid="fgj_head", name="吴局长", unit=fgj, roles=["head"]))
+        s.commit()
+    return "fgj_head"
+
+
+def sent(rt: Runtime) -> list[tuple[str, str]]:
+    with rt.sessions() as s:
+        rows = s.scalars(select(Outbox).order_by(Outbox.id)).all()
+        return [(o.target, o.payload["content"]) for o in rows]
+
+
+def row(rt: Runtime, code: int, unit: str) -> Assignment:
+    with rt.sessions() as s:
+        a = s.scalars(
+            select(Assignment)
+            .join(Assignment.task)
+            .join(Assignment.unit)
+            .where(Task.code == code, Unit.code == unit)
+        ).one()
+        s.expunge(a)
+        return a
+
+
+def actions(rt: Runtime) -> list[str]:
+    with rt.sessions() as s:
+        return [
+            a
+            for a in s.scalars(select(AuditLog.action).order_by(AuditLog.id)).all()
+            if a != "message"
+        ]
+
+
+def test_claim_goes_to_the_lead_unit_first_and_the_office_waits(
+    rt: Runtime, county: County, lead: str
+) -> None:
+    reply = say(rt, county.liaison_many, "完成 #3 通道已清理")
+    assert "先由牵头单位县发改局初审" in reply
+    a = row(rt, 3, "CGZ")
+    assert a.status == REPORTED and a.review_stage == LEAD_STAGE
+    out = sent(rt)
+    assert [t for t, _ in out] == ["key-fgj"]  # not the office yet
+    assert "【待初审】城关镇 报告 #3" in out[0][1] and "初审通过 #3 城关镇" in out[0][1]
+
+    refused = say(rt, county.supervisor, "销号 #3 城关镇")
+    assert "还在等牵头单位县发改局初审" in refused
+    assert status_of(rt, 3, "CGZ") == REPORTED
+
+    # A liaison of the lead unit cannot vouch for a claim; its head can.
+    assert "负责人、分管领导或初审人" in say(rt, county.liaison_dept, "初审通过 #3")
+    assert "初审通过：#3 城关镇" in say(rt, lead, "初审通过 #3 现场照片齐全")
+    a = row(rt, 3, "CGZ")
+    assert a.status == REPORTED and a.review_stage == OFFICE_STAGE
+    office = [c for t, c in sent(rt) if t == "key-dcs"]
+    assert len(office) == 1 and "牵头单位县发改局已初审通过" in office[0]
+    assert "初审意见：现场照片齐全" in office[0]
+
+    assert "已销号" in say(rt, county.supervisor, "销号 #3 城关镇")
+    assert status_of(rt, 3, "CGZ") == "closed"
+    assert actions(rt) == ["claim_done", "lead_pass", "close"]
+    with rt.sessions() as s:
+        log = s.scalars(select(AuditLog).where(AuditLog.action == "lead_pass")).one()
+        assert log.actor == "fgj_head" and log.detail["note"] == "现场照片齐全"
+
+
+def test_lead_unit_returns_a_claim_with_a_reason_and_the_office_never_sees_it(
+    rt: Runtime, county: County, lead: str
+) -> None:
+    say(rt, county.liaison_many, "进度 #3 40%")
+    say(rt, county.liaison_many, "完成 #3")
+    assert "需要写明原因" in say(rt, lead, "初审退回 #3")
+    assert status_of(rt, 3, "CGZ") == REPORTED
+    reply = say(rt, lead, "初审退回 #3 城关镇 缺少整改后现场照片")
+    assert "初审退回：#3 城关镇，原因：缺少整改后现场照片" in reply
+    a = row(rt, 3, "CGZ")
+    assert a.status == IN_PROGRESS and a.review_stage is None and a.percent == 40
+    assert a.reported_at is None
+    out = sent(rt)
+    assert [t for t, _ in out] == ["key-fgj", "key-cgz"]
+    assert "未通过牵头单位县发改局初审" in out[1][1] and "缺少整改后现场照片" in out[1][1]
+    with rt.sessions() as s:
+        entry = s.scalars(select(Progress).where(Progress.kind == "lead_review")).one()
+        assert entry.text == "初审退回：缺少整改后现场照片" and entry.member.userid == lead
+        log = s.scalars(select(AuditLog).where(AuditLog.action == "lead_reject")).one()
+        assert log.detail["new_status"] == IN_PROGRESS
+        assert log.detail["reason"] == "缺少整改后现场照片"
+    # Once returned there is nothing left to review.
+    assert "没有待初审" in say(rt, lead, "初审通过 #3")
+    # Reported again, it goes back to the lead unit.
+    say(rt, county.liaison_many, "完成 #3 已补充照片")
+    assert row(rt, 3, "CGZ").review_stage == LEAD_STAGE
+
+
+def test_queue_lists_what_waits_for_the_readers_unit(
+    rt: Runtime, county: County, lead: str
+) -> None:
+    assert "目前没有待初审" in say(rt, lead, "待初审")
+    say(rt, county.liaison_many, "完成 #3")
+    queue = say(rt, lead, "待初审")
+    assert "待初审 1 项" in queue and "#3 城关镇" in queue
+
+
+def test_key_work_without_two_level_review_goes_straight_to_the_office(
+    rt: Runtime, county: County, lead: str
+) -> None:
+    # #2 belongs to 河湖长制, which the config leaves out.
+    reply = say(rt, county.liaison_one, "完成 #2")
+    assert "督查室审核后销号" in reply
+    a = row(rt, 2, "HXX")
+    assert a.review_stage == OFFICE_STAGE
+    assert [t for t, _ in sent(rt)] == ["key-dcs"]
+    assert "已销号" in say(rt, county.supervisor, "销号 #2 河西乡")
+
+
+def test_lead_unit_never_reviews_its_own_claim(rt: Runtime, county: County, lead: str) -> None:
+    with rt.sessions() as s:
+        fgj = s.scalars(select(Unit).where(Unit.code == "FGJ")).one()
+        t1 = s.scalars(select(Task).where(Task.code == 1)).one()
+        s.add(Assignment(task=t1, unit=fgj, status=IN_PROGRESS))
+        s.commit()
+    say(rt, county.liaison_dept, "完成 #1")
+    assert row(rt, 1, "FGJ").review_stage == OFFICE_STAGE
+    assert [t for t, _ in sent(rt)] == ["key-dcs"]
+
+
+def test_reviews_waiting_too_long_counts_workdays_at_the_current_step() -> None:
+    from models import KeyWork
+
+    rules = Rules(review_nudge_workdays=2)
+    cal = WorkCalendar()
+    kw = KeyWork(name="安全生产")
+    unit = Unit(id=1, code="A", name="城关镇", kind="township")
+    task = Task(code=7, key_work=kw, content="x", deadline=dt.date(2026, 12, 31))
+
+    def claim(stage: str | None, at: dt.datetime) -> Assignment:
+        return Assignment(
+            task=task,
+            unit=unit,
+            unit_id=1,
+            status=REPORTED,
+            reported_at=dt.datetime(2026, 11, 16, 2, tzinfo=dt.UTC),
+            review_stage=stage,
+            review_stage_at=None if stage is None else at,
+        )
+
+    mon = dt.datetime(2026, 11, 23, 2, tzinfo=dt.UTC)  # Monday 23 Nov, 10:00 local
+    fresh = claim(LEAD_STAGE, mon)
+    passed_thu = claim(OFFICE_STAGE, mon - dt.timedelta(days=4))  # Thursday before
+    legacy = claim(None, mon)  # no stage: with the office since reported_at (16 Nov)
+    closed = claim(None, mon)
+    closed.status = "closed"
+    found = reviews_waiting([fresh, passed_thu, legacy, closed], dt.date(2026, 11, 24), rules, cal)
+    assert [(w.assignment is legacy, w.stage, w.workdays) for w in found] == [
+        (True, OFFICE_STAGE, 6),
+        (False, OFFICE_STAGE, 3),
+    ]
+    # Waiting since Monday, it is due for a nudge on Wednesday.
+    later = reviews_waiting([fresh], dt.date(2026, 11, 25), rules, cal)
+    assert [(w.stage, w.workdays) for w in later] == [(LEAD_STAGE, 2)]
