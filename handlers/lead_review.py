@@ -51,6 +51,16 @@ def may_first_review(member: Member, a: Assignment) -> bool:
     )
 
 
+def review_actions(member: Member | None, a: Assignment) -> tuple[str, ...]:
+    """What `member` may do to `a` now: 初审 while the lead unit holds the claim, 销号/退回
+    once the office does (the dashboard's buttons and its checks)."""
+    if member is None or a.status != REPORTED:
+        return ()
+    if a.review_stage == LEAD_STAGE:
+        return ("lead_pass", "lead_reject") if may_first_review(member, a) else ()
+    return ("close", "reject") if member.is_supervisor else ()
+
+
 def _record(
     session: Session,
     a: Assignment,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bot.config import Config, load_config
@@ -201,3 +202,62 @@ def test_reviews_waiting_too_long_counts_workdays_at_the_current_step() -> None:
     # Waiting since Monday, it is due for a nudge on Wednesday.
     later = reviews_waiting([fresh], dt.date(2026, 11, 25), rules, cal)
     assert [(w.stage, w.workdays) for w in later] == [(LEAD_STAGE, 2)]
+
+
+def web_login(rt: Runtime, username: str, userid: str) -> FlaskClient:
+    from bot.app import create_app
+    from bot.web.auth import create_account
+    from tests.test_web import PASSWORD, csrf
+
+    with rt.sessions() as s:
+        create_account(s, username, PASSWORD, member_userid=userid)
+        s.commit()
+    client = create_app(runtime=rt, TESTING=True).test_client()
+    r = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf(client)}
+    )
+    assert r.status_code == 302
+    return client
+
+
+def test_dashboard_review_chain_on_the_task_page(rt: Runtime, county: County, lead: str) -> None:
+    from tests.test_web import csrf, text
+
+    say(rt, county.liaison_many, "完成 #3 通道已清理")
+    office = web_login(rt, "duchashi", county.supervisor)
+    html = office.get("/task/3").get_data(as_text=True)
+    assert "待初审 牵头单位县发改局初审后报督查室销号" in text(html)
+    assert 'name="action"' not in html  # the office has no button while the lead unit holds it
+    token = csrf(office, "/task/3")
+    refused = office.post(
+        "/task/3/review", data={"csrf_token": token, "unit": "CGZ", "action": "close"}
+    )
+    assert refused.status_code == 403 and "待牵头单位初审" in refused.get_data(as_text=True)
+
+    head = web_login(rt, "fgj", lead)
+    token = csrf(head, "/task/3")
+    assert 'value="lead_pass"' in head.get("/task/3").get_data(as_text=True)
+    no_reason = head.post(
+        "/task/3/review", data={"csrf_token": token, "unit": "CGZ", "action": "lead_reject"}
+    )
+    assert no_reason.status_code == 400
+    ok = head.post(
+        "/task/3/review",
+        data={"csrf_token": token, "unit": "CGZ", "action": "lead_pass", "note": "照片齐全"},
+    )
+    assert ok.status_code == 302
+    a = row(rt, 3, "CGZ")
+    assert a.review_stage == OFFICE_STAGE
+
+    page = text(office.get("/task/3").get_data(as_text=True))
+    assert "待销号 督查室审核" in page
+    assert "初审通过：照片齐全" in page  # the step in the history, by whom and how
+    assert "初审通过 吴局长" not in page and "管理后台" in page
+    token = csrf(office, "/task/3")
+    done = office.post(
+        "/task/3/review", data={"csrf_token": token, "unit": "CGZ", "action": "close"}
+    )
+    assert done.status_code == 302 and status_of(rt, 3, "CGZ") == "closed"
+    assert actions(rt) == ["claim_done", "lead_pass", "close"]
+    page = text(office.get("/task/3").get_data(as_text=True))
+    assert "吴局长 初审通过" in page and "孙督查 销号" in page
