@@ -27,10 +27,11 @@ from models import (
     Member,
     Progress,
     Task,
+    Unit,
 )
 from models.audit import audit
 from models.outbox import enqueue_to_unit
-from schedules.review import lead_unit_of
+from schedules.review import Waiting, lead_unit_of
 
 # Who may speak for a lead unit in 初审: its designated reviewer, its head or its leader —
 # not any liaison, since passing a claim vouches for it.
@@ -256,3 +257,40 @@ class FirstReviewHandler:
             ctx.session, a, ctx.member, reason=note, now=ctx.now, today=ctx.today, source=ctx.source
         )
         return Reply("first_review_returned", {"a": a, "reason": note})
+
+
+def enqueue_review_nudges(
+    session: Session, waiting: list[Waiting], now: dt.datetime, today: dt.date
+) -> int:
+    """One list a day to each reviewer that has claims waiting too long: the lead unit's group
+    (@ its reviewers) for 初审, the office's for 销号. Returns the messages queued."""
+    by_reviewer: dict[tuple[str, int], list[Waiting]] = {}
+    units: dict[int, Unit] = {}
+    for w in waiting:
+        if w.stage == LEAD_STAGE:
+            lead = lead_unit_of(w.assignment)
+            targets = [lead] if lead is not None else []
+        else:
+            targets = supervision_units(session)
+        for unit in targets:
+            units[unit.id] = unit
+            by_reviewer.setdefault((w.stage, unit.id), []).append(w)
+    queued = 0
+    for (stage, unit_id), items in sorted(by_reviewer.items()):
+        unit = units[unit_id]
+        mentions = [
+            m.userid
+            for m in unit.members
+            if m.active and any(m.has_role(r) for r in FIRST_REVIEW_ROLES)
+        ]
+        rows = enqueue_to_unit(
+            session,
+            unit,
+            dedupe_key=f"review-wait:{stage}:{unit.code}:{today.isoformat()}",
+            content=render("nudge_review", {"stage": stage, "items": items}, today=today),
+            now=now,
+            mentions=mentions if stage == LEAD_STAGE else None,
+            source="scheduler",
+        )
+        queued += len(rows)
+    return queued

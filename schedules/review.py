@@ -12,6 +12,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from models import OFFICE_STAGE, REPORTED, Assignment, Unit
 from schedules.calendar import WorkCalendar
 from schedules.rules import Rules
@@ -63,3 +66,19 @@ def reviews_waiting(
             out.append(Waiting(a, stage, since, waited))
     out.sort(key=lambda w: (-w.workdays, w.assignment.task.code, w.assignment.unit_id))
     return out
+
+
+def review_nudges_due(
+    session: Session, now: dt.datetime, rules: Rules, cal: WorkCalendar
+) -> list[Waiting]:
+    """Claims to nudge their reviewers about as of `now`: on workdays from the morning slot,
+    outside quiet hours (the notices send each reviewer one list a day)."""
+    local = rules.local(now)
+    if (
+        not cal.is_workday(local.date())
+        or local.time() < rules.due_day_time
+        or rules.quiet(local.time())
+    ):
+        return []
+    rows = session.scalars(select(Assignment).where(Assignment.status == REPORTED)).all()
+    return reviews_waiting(rows, local.date(), rules, cal)

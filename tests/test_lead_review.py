@@ -26,7 +26,7 @@ from models import (
 from schedules.calendar import WorkCalendar
 from schedules.review import reviews_waiting
 from schedules.rules import Rules
-from tests.conftest import County
+from tests.conftest import Clock, County
 from tests.test_handlers import say, status_of
 
 
@@ -261,3 +261,36 @@ def test_dashboard_review_chain_on_the_task_page(rt: Runtime, county: County, le
     assert actions(rt) == ["claim_done", "lead_pass", "close"]
     page = text(office.get("/task/3").get_data(as_text=True))
     assert "吴局长 初审通过" in page and "孙督查 销号" in page
+
+
+def test_reviewers_are_nudged_once_a_day_when_a_claim_waits_too_long(
+    rt: Runtime, county: County, lead: str, clock: Clock
+) -> None:
+    from bot.scheduler import remind_reviews
+
+    say(rt, county.liaison_many, "完成 #3")  # Wednesday 25 Nov, 10:00
+    clock.set(dt.datetime(2026, 11, 26, 2, tzinfo=dt.UTC))  # Thursday: one workday for #3
+    # Only 县发改局's claim on #4, at the office since Tuesday (a factory row, no stage).
+    assert remind_reviews(rt) == 1
+    office = sent(rt)[-1]
+    assert office[0] == "key-dcs" and "【审核提醒】" in office[1] and "#4 县发改局" in office[1]
+    clock.set(dt.datetime(2026, 11, 27, 2, tzinfo=dt.UTC))  # Friday: two for #3
+    assert remind_reviews(rt) == 2  # the lead unit's list and the office's
+    assert remind_reviews(rt) == 0  # once a day
+    with rt.sessions() as s:
+        nudge = s.scalars(select(Outbox).where(Outbox.target == "key-fgj")).all()[-1]
+        assert nudge.payload["mentioned_list"] == ["fgj_head"]
+        assert "【初审提醒】" in nudge.payload["content"]
+        assert (
+            "#3 城关镇 整改消防通道占用问题（11月25日起，已等 2 个工作日）"
+            in (nudge.payload["content"])
+        )
+    say(rt, lead, "初审通过 #3")
+    clock.set(dt.datetime(2026, 11, 30, 2, tzinfo=dt.UTC))  # Monday: one workday at the office
+    remind_reviews(rt)
+    office = [c for t, c in sent(rt) if t == "key-dcs"][-1]
+    assert "#3" not in office and "#4 县发改局" in office
+    clock.set(dt.datetime(2026, 12, 1, 2, tzinfo=dt.UTC))  # Tuesday: two
+    remind_reviews(rt)
+    office = [c for t, c in sent(rt) if t == "key-dcs"][-1]
+    assert "#3 城关镇" in office and "（11月27日起，已等 2 个工作日）" in office
