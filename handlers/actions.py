@@ -24,6 +24,7 @@ from models import (
 )
 from models.audit import audit
 from models.outbox import enqueue_to_unit
+from schedules.review import current_evidence
 
 
 def supervision_units(session: Session) -> list[Unit]:
@@ -74,10 +75,11 @@ def claim_done(
         note=note,
         review_stage=a.review_stage,
     )
+    evidence = len(current_evidence(session, a))  # the reviewer learns what is attached
     if first_reviewer is not None:
         text = render(
             "notify_lead_claim",
-            {"a": a, "member": member, "note": note, "lead": first_reviewer},
+            {"a": a, "member": member, "note": note, "lead": first_reviewer, "evidence": evidence},
             today=today,
         )
         enqueue_to_unit(
@@ -89,7 +91,11 @@ def claim_done(
             source=source,
         )
         return entry
-    text = render("notify_done_claim", {"a": a, "member": member, "note": note}, today=today)
+    text = render(
+        "notify_done_claim",
+        {"a": a, "member": member, "note": note, "evidence": evidence},
+        today=today,
+    )
     for office in supervision_units(session):
         enqueue_to_unit(
             session,

@@ -61,6 +61,9 @@ class Task(Base):
     target_unit: Mapped[str] = mapped_column(String(16), default="", server_default="")
     # 常态化工作: {"every": "day|week|month|quarter", "times": N, "season": "汛期" | None}.
     recurrence: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # 佐证材料: a done claim without photos or files is held until they come. None follows
+    # the key work's setting (`Rules.evidence_required`).
+    evidence_required: Mapped[bool | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     key_work: Mapped[KeyWork] = relationship(back_populates="tasks")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import OFFICE_STAGE, REPORTED, Assignment, Unit
+from models import OFFICE_STAGE, REPORTED, Assignment, Progress, Unit
 from schedules.calendar import WorkCalendar
 from schedules.rules import Rules
 
@@ -31,6 +31,24 @@ def first_reviewer(a: Assignment, rules: Rules) -> Unit | None:
     if not rules.lead_review_on(a.task.key_work.name):
         return None
     return lead_unit_of(a)
+
+
+# A review's verdict starts a new round: evidence sent before a 退回 does not count again.
+ROUND_ENDS = ("review", "lead_review")
+
+
+def current_evidence(session: Session, a: Assignment) -> list[Progress]:
+    """The evidence entries (佐证材料) of the current claim: since the last review verdict."""
+    entries = session.scalars(
+        select(Progress).where(Progress.assignment_id == a.id).order_by(Progress.id)
+    ).all()
+    out: list[Progress] = []
+    for p in entries:
+        if p.kind in ROUND_ENDS:
+            out = []
+        elif p.kind == "evidence":
+            out.append(p)
+    return out
 
 
 def stage_of(a: Assignment) -> str | None:

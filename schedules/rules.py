@@ -53,6 +53,9 @@ class Rules:
     # Two-level review: key works (by name, "*" for all) whose done claims go first to the
     # task's lead unit (牵头单位) for 初审, then to the office for 销号.
     lead_review: tuple[str, ...] = ()
+    # Key works (by name, "*" for all) whose done claims need photos or files (佐证材料);
+    # a task's own setting wins.
+    evidence_required: tuple[str, ...] = ()
     # A claim waiting this many workdays at either review step nudges its reviewers.
     review_nudge_workdays: int = 2
     # Chat: how long a numbered question waits for its answer.

@@ -32,7 +32,7 @@ from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, 
 from schedules.board import trend
 from schedules.ledger import LedgerRow, ledger_rows
 from schedules.plan import effective_plan, milestone_dates
-from schedules.review import lead_unit_of
+from schedules.review import current_evidence, lead_unit_of
 
 bp = Blueprint("views", __name__)
 
@@ -58,6 +58,7 @@ ACTION_LABELS = {
     "attach_evidence": "上传佐证",
     "lead_pass": "初审通过",
     "lead_reject": "初审退回",
+    "hold_claim": "报完成（待补佐证）",
 }
 SOURCE_LABELS = {
     "inbound": "聊天消息",
@@ -293,7 +294,7 @@ def task(code: int) -> Any:
         units = {a.id: a.unit.name for a in t.assignments}
         me = acting_member(db)
         reviews = [
-            (a, lead_unit_of(a), review_actions(me, a))
+            (a, lead_unit_of(a), review_actions(me, a), current_evidence(db, a))
             for a in t.assignments
             if a.status == REPORTED
         ]
