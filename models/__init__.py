@@ -1,6 +1,7 @@
 """The 督办 domain: SQLAlchemy 2 models shared by the bot, handlers and schedules."""
 
 from models.base import Base, UTCDateTime, utcnow
+from models.checks import SpotCheck, SpotCheckItem
 from models.messages import ConversationState, InboundMessage, Outbox
 from models.ops import AuditLog, Lease, RankingSnapshot, Setting
 from models.org import ROLE_LABELS, ROLES, UNIT_KIND_LABELS, UNIT_KINDS, Account, Member, Unit
@@ -47,6 +48,8 @@ __all__ = [
     "Progress",
     "RankingSnapshot",
     "Setting",
+    "SpotCheck",
+    "SpotCheckItem",
     "Task",
     "UTCDateTime",
     "Unit",

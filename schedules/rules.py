@@ -58,6 +58,10 @@ class Rules:
     evidence_required: tuple[str, ...] = ()
     # A claim waiting this many workdays at either review step nudges its reviewers.
     review_nudge_workdays: int = 2
+    # Spot checks (抽查): a closed item found not done costs its unit (虚报) and the lead unit
+    # that passed its claim (把关不严) these points, in the period the check failed.
+    spot_check_false_report_points: float = 10.0
+    spot_check_lax_review_points: float = 5.0
     # Chat: how long a numbered question waits for its answer.
     pick_ttl_seconds: int = 600
     # 倒排工期 templates per key work (`[plans]`): milestones for tasks without their own.

@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from schedules.calendar import WorkCalendar
 from schedules.judge import Facts, score
@@ -59,6 +59,9 @@ class UnitScore:
     items: tuple[ItemScore, ...]
     overdue: int
     last_completion: dt.date | None
+    # Deductions beyond the items' own (schedules.spot_check.Penalty: unit_code, task_code,
+    # kind, points), already taken off `score`.
+    penalties: tuple[Any, ...] = ()
 
     def sort_key(self) -> tuple[float, int, dt.date]:
         return (-self.score, self.overdue, self.last_completion or dt.date.max)
@@ -105,6 +108,7 @@ class Lost(TypedDict):
     late: int
     overdue: bool
     extended: bool
+    penalty: NotRequired[str]  # a deduction's kind (抽查 虚报, 把关不严), not lateness
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,16 @@ def rank_group(
             )
             for s in u.items
             if s.score < rules.score_on_time
+        ) + tuple(
+            Lost(
+                task=p.task_code,
+                lost=p.points,
+                late=0,
+                overdue=False,
+                extended=False,
+                penalty=p.kind,
+            )
+            for p in u.penalties
         )
         rows.append(
             RankRow(
