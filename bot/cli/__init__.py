@@ -6,13 +6,24 @@ import sys
 
 import click
 
-from bot.cli import backup, chat, ledger, ledger_excel, ops, people, rank, spot_check, tick
+from bot.cli import (
+    backup,
+    chat,
+    ledger,
+    ledger_excel,
+    ops,
+    people,
+    rank,
+    report,
+    spot_check,
+    tick,
+)
 from bot.cli.base import cli
 from bot.config import ConfigError
 
 __all__ = ["cli", "main"]
 # Importing a command module registers its commands on the group.
-del backup, chat, ledger, ledger_excel, ops, people, rank, spot_check, tick
+del backup, chat, ledger, ledger_excel, ops, people, rank, report, spot_check, tick
 
 
 def main() -> None:
