@@ -107,10 +107,17 @@ def _red_rule(paragraph: Any) -> None:
     ppr.append(border)
 
 
-def _table(doc: DocumentObject, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+def _table(
+    doc: DocumentObject,
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[float] = (),
+) -> Table:
+    """A grid table; `widths` in cm (the text block is 15.6 cm wide)."""
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = not widths
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         cell.text = ""
         _fonts(cell.paragraphs[0].add_run(text), HEADING_FONT, SIZE_TABLE)
@@ -119,6 +126,10 @@ def _table(doc: DocumentObject, header: Sequence[str], rows: Sequence[Sequence[A
         cells = table.add_row().cells
         for cell, value in zip(cells, values, strict=True):
             _fonts(cell.paragraphs[0].add_run(str(value)), BODY_FONT, SIZE_TABLE)
+    for i, width in enumerate(widths):
+        table.columns[i].width = Cm(width)
+        for cell in table.columns[i].cells:  # Word reads cell widths, LibreOffice the grid
+            cell.width = Cm(width)
     return table
 
 
@@ -290,6 +301,7 @@ def write_notice(
                 )
                 for r in g["rows"]
             ],
+            (1.2, 2.8, 1.5, 2.3, 1.8, 6.0),
         )
 
     _paragraph(doc, say("heading", 3), font=HEADING_FONT)
@@ -298,6 +310,7 @@ def write_notice(
             doc,
             KEY_WORK_HEADER,
             [(x.name, x.due, x.on_time, x.late, x.open_overdue, f"{x.rate:g}%") for x in lines],
+            (4.0, 2.2, 2.2, 2.2, 2.6, 2.4),
         )
     else:
         _paragraph(doc, say("no_key_work"))
@@ -323,6 +336,7 @@ def write_notice(
                         (r["name"], f"{r['score']:g}", "█" * round(r["score"] / 5))
                         for r in g["rows"]
                     ],
+                    (3.0, 1.6, 11.0),
                 )
 
     _paragraph(doc, say("heading", 5), font=HEADING_FONT)
@@ -342,6 +356,7 @@ def write_notice(
                 )
                 for x in overdue
             ],
+            (1.2, 5.4, 2.4, 2.4, 2.6, 1.6),
         )
     else:
         _paragraph(doc, phrase_today("no_overdue", today))
