@@ -121,3 +121,26 @@ def test_notice_layout_and_contents(rt: Runtime, county: County, tmp_path: Path)
     assert "仿宋_GB2312" in font_table.blob.decode() and 'w:altName w:val="仿宋"' in (
         font_table.blob.decode()
     )
+
+
+def test_dashboard_offers_the_notice_of_the_period_shown(
+    rt: Runtime, county: County, tmp_path: Path
+) -> None:
+    from tests.test_lead_review import web_login
+
+    two_published_weeks(rt)
+    client = web_login(rt, "duchashi", county.supervisor)
+    page = client.get("/rankings?period=week&from=2026-11-16&to=2026-11-22").get_data(as_text=True)
+    assert "下载通报（Word）" in page
+    link = page.split("下载通报")[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    got = client.get(link)
+    assert got.status_code == 200 and got.mimetype.endswith("wordprocessingml.document")
+    (tmp_path / "web.docx").write_bytes(got.data)
+    doc = Document(str(tmp_path / "web.docx"))
+    assert "关于2026年11月16日至11月22日重点工作KPI评价结果的通报" in [
+        p.text for p in doc.paragraphs
+    ]
+    ranking = json.loads(run(rt, rank, "--from", "2026-11-16", "--to", "2026-11-22", "--json"))
+    names = [r["name"] for g in ranking["groups"] for r in g["rows"]]
+    assert [row[1] for table in unit_tables(doc) for row in table] == names
+    assert client.get("/rankings/notice.docx?period=custom").status_code == 400

@@ -28,9 +28,25 @@ def secret_key(rt: Runtime) -> str:
 
 
 def register(app: Flask) -> None:
-    from bot.web import api, auth, health, ledger_excel, rankings, review, views, wecom_login
+    from bot.web import (
+        api,
+        auth,
+        health,
+        ledger_excel,
+        notice,
+        rankings,
+        review,
+        views,
+        wecom_login,
+    )
 
-    del ledger_excel, rankings, review, wecom_login  # their routes are on the other blueprints
+    del (
+        ledger_excel,
+        notice,
+        rankings,
+        review,
+        wecom_login,
+    )  # their routes are on the other blueprints
 
     rt: Runtime = app.extensions["duban"]
     app.secret_key = secret_key(rt)
