@@ -215,6 +215,11 @@ def _coerce(value: Any, typ: Any, key: str) -> Any:
         if not isinstance(items, list | tuple):
             raise ConfigError(key, f"expected a list of integers, got {value!r}")
         return tuple(_coerce(v.strip() if isinstance(v, str) else v, int, key) for v in items)
+    if typ == tuple[str, ...]:
+        items = [v for v in value.split(",") if v.strip()] if from_env else value
+        if not isinstance(items, list | tuple) or not all(isinstance(v, str) for v in items):
+            raise ConfigError(key, f"expected a list of strings, got {value!r}")
+        return tuple(v.strip() for v in items)
     if typ == tuple[dt.date, ...]:
         items = [v for v in value.split(",") if v.strip()] if from_env else value
         if not isinstance(items, list | tuple):

@@ -16,11 +16,13 @@ from bot.delivery.picture import render_board
 from bot.delivery.relay import Relay, relay_id
 from bot.inbound.pipeline import process_pending
 from bot.runtime import Runtime
+from handlers.lead_review import enqueue_review_nudges
 from handlers.notices import board_data, broadcast, enqueue_nudges
 from schedules.board import Board
 from schedules.jobs import Broadcast, materialize_due, publish_due, run_due
 from schedules.lease import acquire, release
 from schedules.reminders import Sent
+from schedules.review import review_nudges_due
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
@@ -37,6 +39,18 @@ def remind(rt: Runtime, at: dt.datetime | None = None, *, dry_run: bool = False)
         enqueue_nudges,
         dry_run=dry_run,
     )
+
+
+def remind_reviews(rt: Runtime, at: dt.datetime | None = None) -> int:
+    """Nudge the reviewers of claims waiting too long for 初审 or 销号; once a day each."""
+    now = at or rt.now()
+    with rt.sessions() as session:
+        waiting = review_nudges_due(session, now, rt.config.rules, rt.calendar)
+        queued = enqueue_review_nudges(
+            session, waiting, now.astimezone(dt.UTC), rt.config.rules.local_day(now)
+        )
+        session.commit()
+    return queued
 
 
 def board_broadcast(rt: Runtime) -> Broadcast:
@@ -87,6 +101,7 @@ class SchedulerService:
         """Every reminder rule as of now; slots already sent are skipped by their keys."""
         if self.active:
             sent = remind(self.rt)
+            remind_reviews(self.rt)
             self.passes += 1
             # The first pass is logged so an operator (and a test) sees the holder at work.
             level = logging.INFO if self.passes == 1 else logging.DEBUG

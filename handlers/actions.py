@@ -12,7 +12,9 @@ from handlers.render import render
 from models import (
     CLOSED,
     IN_PROGRESS,
+    LEAD_STAGE,
     NOT_STARTED,
+    OFFICE_STAGE,
     REPORTED,
     Assignment,
     Extension,
@@ -22,6 +24,7 @@ from models import (
 )
 from models.audit import audit
 from models.outbox import enqueue_to_unit
+from schedules.review import current_evidence
 
 
 def supervision_units(session: Session) -> list[Unit]:
@@ -38,12 +41,16 @@ def claim_done(
     today: dt.date,
     source: str,
     inbound_id: int | None = None,
+    first_reviewer: Unit | None = None,
 ) -> Progress:
-    """未启动/推进中 → 已报完成(待审核), and tell the supervision office."""
+    """未启动/推进中 → 已报完成(待审核), and tell the supervision office — or, under
+    two-level review, the lead unit (`first_reviewer`) that must pass it first (初审)."""
     old = a.status
     a.status = REPORTED
     a.percent = 100
     a.reported_at = now
+    a.review_stage = LEAD_STAGE if first_reviewer is not None else OFFICE_STAGE
+    a.review_stage_at = now
     entry = Progress(
         assignment=a,
         member=member,
@@ -66,8 +73,29 @@ def claim_done(
         old_status=old,
         new_status=REPORTED,
         note=note,
+        review_stage=a.review_stage,
     )
-    text = render("notify_done_claim", {"a": a, "member": member, "note": note}, today=today)
+    evidence = len(current_evidence(session, a))  # the reviewer learns what is attached
+    if first_reviewer is not None:
+        text = render(
+            "notify_lead_claim",
+            {"a": a, "member": member, "note": note, "lead": first_reviewer, "evidence": evidence},
+            today=today,
+        )
+        enqueue_to_unit(
+            session,
+            first_reviewer,
+            dedupe_key=f"done-claim:{entry.id}:{first_reviewer.code}",
+            content=text,
+            now=now,
+            source=source,
+        )
+        return entry
+    text = render(
+        "notify_done_claim",
+        {"a": a, "member": member, "note": note, "evidence": evidence},
+        today=today,
+    )
     for office in supervision_units(session):
         enqueue_to_unit(
             session,
@@ -186,6 +214,7 @@ def close_item(
     """已报完成 → 已销号 (挂账销号), and tell the unit."""
     a.status = CLOSED
     a.closed_at = now
+    a.review_stage = None
     _record_review(
         session,
         a,
@@ -230,6 +259,7 @@ def reject_item(
     """已报完成 → 推进中 (退回) with the reason, and tell the unit."""
     a.status = IN_PROGRESS
     a.reported_at = None
+    a.review_stage = None
     a.percent = last_reported_percent(session, a)
     _record_review(
         session,

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from handlers.base import Context, Reply
+from handlers.required_evidence import HELD, release_held
 from models import Progress
 from models.audit import audit
 
@@ -26,7 +27,7 @@ class EvidenceHandler:
             select(Progress)
             .where(
                 Progress.member_id == ctx.member.id,
-                Progress.kind.in_(("done", "progress", "extension")),
+                Progress.kind.in_(("done", "progress", "extension", HELD)),
                 Progress.created_at >= ctx.now - EVIDENCE_WINDOW,
             )
             .order_by(Progress.created_at.desc(), Progress.id.desc())
@@ -57,4 +58,8 @@ class EvidenceHandler:
             progress_id=entry.id,
             media_id=ctx.media_id,
         )
+        if last.kind == HELD:
+            released = release_held(ctx, last)
+            if released is not None:
+                return released
         return Reply("evidence_ok", {"task_code": last.assignment.task.code})

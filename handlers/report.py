@@ -10,8 +10,10 @@ from handlers.base import Context, Reply
 from handlers.extension_words import read_extension
 from handlers.items import Found, find_item, forget_pick, pending_pick
 from handlers.parse import Command
+from handlers.required_evidence import hold_claim, needs_evidence
 from models import CLOSED, REPORTED, Assignment
 from schedules.ledger import LedgerRow, row_for
+from schedules.review import current_evidence, first_reviewer
 
 
 def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply:
@@ -27,6 +29,9 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
     if action == "extension":
         return _extension(ctx, a, data, inbound_id)
     if action == "done":
+        if needs_evidence(a, ctx.rules) and not current_evidence(ctx.session, a):
+            return hold_claim(ctx, a, data.get("note", ""))
+        lead = first_reviewer(a, ctx.rules)
         claim_done(
             ctx.session,
             a,
@@ -36,8 +41,9 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
             today=ctx.today,
             source=ctx.source,
             inbound_id=inbound_id,
+            first_reviewer=lead,
         )
-        return Reply("done_ok", {"row": _row(ctx, a), "note": data.get("note", "")})
+        return Reply("done_ok", {"row": _row(ctx, a), "note": data.get("note", ""), "lead": lead})
     before = a.percent
     report_progress(
         ctx.session,

@@ -12,7 +12,8 @@ from handlers.actions import close_item, decide_extension, reject_item, urge
 from handlers.base import Context, Reply
 from handlers.items import rows_for, unit_forms
 from handlers.parse import Command
-from models import REPORTED, Assignment, Extension, Task, Unit
+from models import LEAD_STAGE, REPORTED, Assignment, Extension, Task, Unit
+from schedules.review import lead_unit_of
 
 WORDS = {
     "close": "销号",
@@ -133,6 +134,12 @@ class ReviewHandler:
         (a,), note = found
         if a.status != REPORTED:
             return Reply("not_awaiting_review", {"a": a})
+        if a.review_stage == LEAD_STAGE:
+            # Two-level review: the office decides only what the lead unit has vouched for.
+            return Reply(
+                "awaiting_first_review",
+                {"a": a, "lead": lead_unit_of(a), "word": WORDS[match.kind]},
+            )
         if match.kind == "close":
             close_item(
                 ctx.session,

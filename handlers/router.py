@@ -9,6 +9,7 @@ from handlers.base import Context, Handler, Reply
 from handlers.chat import AckHandler, ConfirmDoneHandler, QuestionHandler, SeveralHandler
 from handlers.evidence import EvidenceHandler
 from handlers.items import forget_pick
+from handlers.lead_review import FirstReviewHandler
 from handlers.listing import (
     FallbackHandler,
     HelpHandler,
@@ -26,6 +27,7 @@ from handlers.review import (
 from handlers.targets import QuantityHandler
 
 DEFAULT_HANDLERS: tuple[Handler, ...] = (
+    FirstReviewHandler(),  # its own grammar (初审…), asked before the parsed commands
     EvidenceHandler(),
     PickHandler(),
     AckHandler(),

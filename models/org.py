@@ -12,11 +12,12 @@ from models.base import Base, utcnow
 
 UNIT_KINDS = ("township", "department", "office")
 UNIT_KIND_LABELS = {"township": "乡镇", "department": "部门", "office": "督查室"}
-ROLES = ("liaison", "head", "leader", "supervisor", "admin")
+ROLES = ("liaison", "head", "leader", "reviewer", "supervisor", "admin")
 ROLE_LABELS = {
     "liaison": "联络员",
     "head": "负责人",
     "leader": "分管领导",
+    "reviewer": "初审人",
     "supervisor": "督查员",
     "admin": "管理员",
 }

@@ -23,6 +23,9 @@ STATUS_LABELS = {
     CLOSED: "已销号",
 }
 OPEN_STATUSES = (NOT_STARTED, IN_PROGRESS)
+# Where a reported claim waits (two-level review): the lead unit's 初审, then the office.
+LEAD_STAGE = "lead"
+OFFICE_STAGE = "office"
 
 
 class KeyWork(Base):
@@ -58,6 +61,9 @@ class Task(Base):
     target_unit: Mapped[str] = mapped_column(String(16), default="", server_default="")
     # 常态化工作: {"every": "day|week|month|quarter", "times": N, "season": "汛期" | None}.
     recurrence: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # 佐证材料: a done claim without photos or files is held until they come. None follows
+    # the key work's setting (`Rules.evidence_required`).
+    evidence_required: Mapped[bool | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     key_work: Mapped[KeyWork] = relationship(back_populates="tasks")
@@ -97,6 +103,10 @@ class Assignment(Base):
     count: Mapped[int] = mapped_column(default=0, server_default="0")
     reported_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # While reported: which review step holds the claim and since when (None on rows
+    # reported before two-level review existed: with the office since `reported_at`).
+    review_stage: Mapped[str | None] = mapped_column(String(16), default=None)
+    review_stage_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     task: Mapped[Task] = relationship(back_populates="assignments")

@@ -32,6 +32,7 @@ from schedules.periods import (
 )
 from schedules.rules import Rules
 from schedules.scoring import Fact, Lost, RankRow, rank_all, unit_scores
+from schedules.spot_check import apply_penalties, load_penalties
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +256,9 @@ def compute(
     units = {str(u.id): u for u in session.scalars(select(Unit))}
     facts = load_facts(session, rules.tz, start, end)
     scores = unit_scores(facts, start, end, as_of, rules, cal)
+    # Spot-check deductions, additive to the items' scores.
+    penalties = load_penalties(session, rules.tz, start, end, as_of)
+    scores = apply_penalties(scores, penalties, rules.score_on_time)
     groups = rank_all(
         scores,
         {k: u.kind for k, u in units.items()},

@@ -173,6 +173,8 @@ def lost_reason(lost: Mapping[str, Any]) -> Reason:
     """The reason of a deduction as published rankings store it ({"late", "overdue",
     "extended", …}), so a frozen board reads the same as a live one."""
     late = int(lost.get("late") or 0)
+    if lost.get("penalty"):  # a spot check's deduction: its kind is the reason
+        return Reason(str(lost["penalty"]), None, 0)
     mode = lost.get("mode")
     if mode in (ATTAINED, MIXED):
         attained = lost.get("attained")

@@ -66,6 +66,18 @@ class Rules:
     score_late_penalty_per_workday: float = 10.0
     score_late_floor: float = 40.0
     score_extension_cap: float = 90.0
+    # Two-level review: key works (by name, "*" for all) whose done claims go first to the
+    # task's lead unit (牵头单位) for 初审, then to the office for 销号.
+    lead_review: tuple[str, ...] = ()
+    # Key works (by name, "*" for all) whose done claims need photos or files (佐证材料);
+    # a task's own setting wins.
+    evidence_required: tuple[str, ...] = ()
+    # A claim waiting this many workdays at either review step nudges its reviewers.
+    review_nudge_workdays: int = 2
+    # Spot checks (抽查): a closed item found not done costs its unit (虚报) and the lead unit
+    # that passed its claim (把关不严) these points, in the period the check failed.
+    spot_check_false_report_points: float = 10.0
+    spot_check_lax_review_points: float = 5.0
     # Chat: how long a numbered question waits for its answer.
     pick_ttl_seconds: int = 600
     # 倒排工期 templates per key work (`[plans]`): milestones for tasks without their own.
@@ -80,6 +92,9 @@ class Rules:
 
     def key_work_rule(self, name: str) -> KeyWorkRule:
         return self.key_works.get(name) or KeyWorkRule()
+
+    def lead_review_on(self, key_work: str) -> bool:
+        return "*" in self.lead_review or key_work in self.lead_review
 
     @cached_property
     def tz(self) -> ZoneInfo:

@@ -16,7 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from schedules.calendar import WorkCalendar
 from schedules.judge import ATTAINED, MIXED, Facts, score
@@ -77,6 +77,9 @@ class UnitScore:
     last_completion: dt.date | None
     # Each key work's score, for the ranking's columns: ((name, score), …) by name.
     by_work: tuple[tuple[str, float], ...] = ()
+    # Deductions beyond the items' own (schedules.spot_check.Penalty: unit_code, task_code,
+    # kind, points), already taken off `score`.
+    penalties: tuple[Any, ...] = ()
 
     def sort_key(self) -> tuple[float, int, dt.date]:
         return (-self.score, self.overdue, self.last_completion or dt.date.max)
@@ -140,6 +143,7 @@ class Lost(TypedDict):
     extended: bool
     mode: NotRequired[str]  # attainment | mix; absent when scored on time
     attained: NotRequired[float]
+    penalty: NotRequired[str]  # a deduction's kind (抽查 虚报, 把关不严), not lateness
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,17 @@ def rank_group(
         red = rank <= red_n
         black = not red and behind < black_n and u.score < rules.score_on_time
         streak = (before[1] + 1 if before and before[1] > 0 else 1) if black else 0
-        lost = tuple(_lost(s, rules) for s in u.items if s.score < rules.score_on_time)
+        lost = tuple(_lost(s, rules) for s in u.items if s.score < rules.score_on_time) + tuple(
+            Lost(
+                task=p.task_code,
+                lost=p.points,
+                late=0,
+                overdue=False,
+                extended=False,
+                penalty=p.kind,
+            )
+            for p in u.penalties
+        )
         rows.append(
             RankRow(
                 u.unit_code,

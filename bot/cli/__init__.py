@@ -6,13 +6,25 @@ import sys
 
 import click
 
-from bot.cli import backup, chat, corpus, ledger, ledger_excel, ops, people, rank, tick
+from bot.cli import (
+    backup,
+    chat,
+    corpus,
+    ledger,
+    ledger_excel,
+    ops,
+    people,
+    rank,
+    report,
+    spot_check,
+    tick,
+)
 from bot.cli.base import cli
 from bot.config import ConfigError
 
 __all__ = ["cli", "main"]
 # Importing a command module registers its commands on the group.
-del backup, chat, corpus, ledger, ledger_excel, ops, people, rank, tick
+del backup, chat, corpus, ledger, ledger_excel, ops, people, rank, report, spot_check, tick
 
 
 def main() -> None:

@@ -196,6 +196,7 @@ def _apply(
                 deadline=t.deadline,
                 weight=t.weight,
                 plan=list(t.plan),
+                evidence_required=t.evidence,
                 created_at=now,
             )
             task.assignments = [Assignment(unit_id=i) for i in t.unit_ids]
@@ -259,6 +260,9 @@ def _update(task: Task, t: SheetTask, units: dict[int, Unit]) -> list[str]:
     if task.weight != t.weight:
         changes.append(f"分值 {task.weight:g} → {t.weight:g}")
         task.weight = t.weight
+    if t.evidence is not None and task.evidence_required != t.evidence:
+        changes.append("佐证材料 → " + ("需要" if t.evidence else "不需要"))
+        task.evidence_required = t.evidence
     if task.lead_unit_id != t.lead_unit_id:
         changes.append("牵头单位 → " + (units[t.lead_unit_id].name if t.lead_unit_id else "无"))
         task.lead_unit_id = t.lead_unit_id

@@ -37,6 +37,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "deadline": ("完成时限", "完成时间", "完成期限", "时限要求", "时限", "截止时间"),
     "plan": ("关键节点", "时间节点", "节点安排", "倒排节点"),
     "weight": ("分值", "权重", "分数"),
+    "evidence": ("佐证材料", "佐证要求", "是否需佐证", "佐证"),
 }
 REQUIRED = ("content", "units", "deadline")
 HEADER_SCAN_ROWS = 15
@@ -100,6 +101,8 @@ class SheetTask:
     deadline: dt.date
     plan: tuple[dict[str, Any], ...]
     weight: float
+    # 佐证材料 required (是) or not (否); None when the sheet says nothing (key work decides).
+    evidence: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,7 @@ def parse_row(
         if not plan and earlier:
             plan = sorted_plan(_milestones(earlier, deadline, cal, "完成时限", error))
     weight = _weight(cell("weight"), error)
+    evidence = _evidence(cell("evidence"), error)
     if errors or deadline is None:
         return None, errors
     return (
@@ -276,6 +280,7 @@ def parse_row(
             deadline,
             tuple(plan),
             weight,
+            evidence,
         ),
         [],
     )
@@ -438,6 +443,22 @@ def _weight(value: Any, error: Any) -> float:
     if weight <= 0:
         error("分值", "须大于 0")
     return weight
+
+
+YES = ("是", "需要", "要求", "必须", "需", "必需", "√", "✓", "y", "yes")
+NO = ("否", "不需要", "无需", "不要求", "不需", "无", "×", "n", "no")
+
+
+def _evidence(value: Any, error: Any) -> bool | None:
+    text = normalise(value).lower()
+    if not text:
+        return None
+    if text in YES:
+        return True
+    if text in NO:
+        return False
+    error("佐证材料", f"请填“是”或“否”：{normalise(value)}")
+    return None
 
 
 def _check_duplicates(result: SheetResult) -> None:

@@ -34,13 +34,21 @@ def register(app: Flask) -> None:
         hardening,
         health,
         ledger_excel,
+        notice,
         rankings,
+        review,
         targets,
         views,
         wecom_login,
     )
 
-    del ledger_excel, rankings, wecom_login  # their routes are on the other blueprints
+    del (
+        ledger_excel,
+        notice,
+        rankings,
+        review,
+        wecom_login,
+    )  # their routes are on the other blueprints
 
     hardening.install(app)
     rt: Runtime = app.extensions["duban"]

@@ -11,6 +11,7 @@ from flask import (
     Flask,
     abort,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -25,11 +26,13 @@ from werkzeug.exceptions import HTTPException
 from bot.db import DatabaseUnavailable
 from bot.runtime import Runtime
 from bot.web.auth import login_required
+from handlers.lead_review import review_actions
 from handlers.render import install_filters, moment_label
 from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
 from schedules.board import trend
 from schedules.ledger import LedgerRow, ledger_rows
 from schedules.plan import effective_plan, milestone_dates
+from schedules.review import current_evidence, lead_unit_of
 
 bp = Blueprint("views", __name__)
 
@@ -53,8 +56,17 @@ ACTION_LABELS = {
     "refuse_extension": "不批准延期",
     "urge": "催办",
     "attach_evidence": "上传佐证",
+    "lead_pass": "初审通过",
+    "lead_reject": "初审退回",
+    "hold_claim": "报完成（待补佐证）",
 }
-SOURCE_LABELS = {"inbound": "聊天消息", "import": "Excel 导入", "wechat": "公众号", "cli": "命令行"}
+SOURCE_LABELS = {
+    "inbound": "聊天消息",
+    "web": "管理后台",
+    "import": "Excel 导入",
+    "wechat": "公众号",
+    "cli": "命令行",
+}
 ERROR_MESSAGES = {
     400: "请求无效（表单可能已过期，请刷新页面后重试）",
     401: "请先登录",
@@ -67,6 +79,14 @@ ERROR_MESSAGES = {
 
 def rt() -> Runtime:
     return current_app.extensions["duban"]
+
+
+def acting_member(db: Any) -> Member | None:
+    """The member the signed-in user acts as (a review is recorded in a person's name)."""
+    userid = (g.get("user") or {}).get("userid")
+    if not userid:
+        return None
+    return db.scalar(select(Member).where(Member.userid == userid, Member.active.is_(True)))
 
 
 def install(app: Flask) -> None:
@@ -272,6 +292,12 @@ def task(code: int) -> Any:
             .order_by(AuditLog.at.desc(), AuditLog.id.desc())
         ).all()
         units = {a.id: a.unit.name for a in t.assignments}
+        me = acting_member(db)
+        reviews = [
+            (a, lead_unit_of(a), review_actions(me, a), current_evidence(db, a))
+            for a in t.assignments
+            if a.status == REPORTED
+        ]
         actors = {e.actor for e in audit}
         names = dict(
             db.execute(select(Member.userid, Member.name).where(Member.userid.in_(actors))).all()
@@ -284,6 +310,7 @@ def task(code: int) -> Any:
             audit=audit,
             units=units,
             names=names,
+            reviews=reviews,
             # The plan as set for the task's own deadline; each unit's row follows its
             # own deadline once an extension is approved.
             milestones=milestone_dates(
