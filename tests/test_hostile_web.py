@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.config import Config, load_config
-from bot.runtime import Runtime
+from bot.runtime import Runtime, build_runtime
 from bot.web.auth import create_account
-from models import Assignment, Progress
+from models import Assignment, Member, Progress
 from models.outbox import enqueue
-from tests.conftest import County
+from tests.conftest import Clock, County
+from tests.test_wecom_login import browser, through_wecom, wecom_rt  # noqa: F401 (fixtures)
 
 PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -140,3 +141,93 @@ def test_robot_unit_names_are_shown(rt: Runtime, county: County) -> None:
     assert "城关镇的群机器人" in user.get("/sandbox").text
     rows = user.get("/api/outbox").get_json()
     assert {r["unit"] for r in rows} == {"城关镇", None}
+
+
+# ---- sessions (finding 3) -------------------------------------------------------------
+
+
+def test_logout_makes_a_copied_cookie_worthless(rt: Runtime, county: County) -> None:
+    accounts(rt)
+    app = create_app(runtime=rt, TESTING=True)
+    client = app.test_client()
+    assert login(client, "duchashi").status_code == 302
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    thief = app.test_client()
+    thief.set_cookie("session", cookie.value)
+    assert thief.get("/api/ledger").status_code == 200
+    client.post("/logout", data={"csrf_token": csrf(client, "/ledger")})
+    assert thief.get("/api/ledger").status_code == 401
+
+
+def test_a_session_lapses_on_the_server(rt: Runtime, county: County, clock: Clock) -> None:
+    accounts(rt)
+    client = client_for(rt)
+    login(client, "duchashi")
+    clock.advance(hours=11)
+    assert client.get("/api/ledger").status_code == 200
+    clock.advance(hours=2)  # past web.session_hours (12)
+    assert client.get("/api/ledger").status_code == 401
+
+
+def test_an_account_of_a_deactivated_member_is_signed_out(rt: Runtime, county: County) -> None:
+    accounts(rt)
+    client = client_for(rt)
+    login(client, "duchashi")
+    assert client.get("/api/ledger").status_code == 200
+    with rt.sessions() as s:
+        s.scalars(select(Member).where(Member.userid == "dcs_sup")).one().active = False
+        s.commit()
+    assert client.get("/api/ledger").status_code == 401
+
+
+def test_the_cookie_is_samesite_lax_and_secure_behind_https(
+    db_url: str, engine: Any, clock: Clock, county: County
+) -> None:
+    for base, secure in (("http://127.0.0.1:8000", False), ("https://duban.example.gov.cn", True)):
+        cfg = load_config(
+            environ={}, overrides={"database": {"url": db_url}, "web": {"base_url": base}}
+        )
+        rt = build_runtime(cfg, clock=clock, engine=engine)
+        client = client_for(rt)
+        header = client.get("/login").headers["Set-Cookie"]
+        assert "SameSite=Lax" in header and ("Secure" in header) == secure, header
+
+
+def test_a_wecom_session_follows_the_member_on_every_request(
+    browser: FlaskClient,  # noqa: F811 (the fixture)
+    fake: Any,
+    wecom_rt: Runtime,  # noqa: F811
+    backend: str,
+) -> None:
+    """Roles and deactivation take effect on the next request, not after 31 days."""
+
+    def member() -> Any:
+        return s.scalars(select(Member).where(Member.userid == "dcs_sup")).one()
+
+    assert through_wecom(browser, fake, "dcs_sup").status_code == 302  # type: ignore[attr-defined]
+    with wecom_rt.sessions() as s:
+        enqueue(
+            s,
+            dedupe_key="k",
+            channel="webhook",
+            target="key-SECRET",
+            now=wecom_rt.now(),
+            content="x",
+        )
+        member().roles = ["supervisor", "admin"]
+        s.commit()
+    assert "key-SECRET" in browser.get("/api/outbox").text  # admin by role
+    assert browser.get("/ledger/import").status_code == 200
+    with wecom_rt.sessions() as s:
+        member().roles = ["supervisor"]
+        s.commit()
+    assert "key-SECRET" not in browser.get("/api/outbox").text
+    with wecom_rt.sessions() as s:
+        member().roles = []
+        s.commit()
+    assert browser.get("/ledger/import").status_code == 403
+    with wecom_rt.sessions() as s:
+        member().active = False
+        s.commit()
+    assert browser.get("/api/ledger").status_code == 401

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.web.sessions import close_session, open_session, session_alive
 from models import Account, Member
 
 bp = Blueprint("auth", __name__)
@@ -109,27 +110,43 @@ def install(app: Flask) -> None:
         g.user = session.get("user")
         if not g.user or request.blueprint not in ("views", "api", "auth"):
             return
-        if "via" not in g.user:  # a session from before sessions said how they began
+        rt = current_app.extensions["duban"]
+        # A session from before sessions said how they began or had a server-side record,
+        # or one logged out, lapsed or no longer backed by an active person: signed out.
+        if "via" not in g.user or not session_alive(rt, g.user.get("sid")):
             session.clear()
             g.user = None
             return
-        if g.user["via"] == "account":
-            # A removed account or a changed password ends the sessions opened with it, and
-            # admin rights are as they are now, not as they were at login.
-            with current_app.extensions["duban"].sessions() as db:
+        with rt.sessions() as db:
+            if g.user["via"] == "account":
+                # A removed account or a changed password ends the sessions opened with it,
+                # and admin rights are as they are now, not as they were at login.
                 account = db.get(Account, g.user.get("account"))
-                if account is None or stamp(account) != g.user.get("stamp"):
-                    session.clear()
-                    g.user = None
-                    return
-                g.user["admin"] = account.is_admin
+                alive = account is not None and stamp(account) == g.user.get("stamp")
+                member = account.member if account is not None else None
+                if alive and member is not None and not member.active:
+                    alive = False  # the person behind the account was deactivated
+                admin = bool(account and account.is_admin)
+            else:
+                member = db.scalar(select(Member).where(Member.userid == g.user.get("userid")))
+                alive = member is not None and member.active
+                admin = bool(member and "admin" in (member.roles or []))
+        if not alive:
+            close_session(rt, g.user.get("sid"))
+            session.clear()
+            g.user = None
+            return
+        g.user["admin"] = admin
 
 
 def sign_in(name: str, *, userid: str | None, admin: bool, account: Account | None = None) -> None:
     """A fresh session (no fixation) for a user; `userid` links a member's roles, `account`
     a local login (checked on every request, so removing it signs its sessions out)."""
     session.clear()
-    session["user"] = {"name": name, "userid": userid, "admin": admin, "via": "wecom"}
+    rt = current_app.extensions["duban"]
+    sid = open_session(rt, f"account:{account.username}" if account else f"wecom:{userid}")
+    session.permanent = True  # the cookie lapses with the server's record
+    session["user"] = {"name": name, "userid": userid, "admin": admin, "via": "wecom", "sid": sid}
     if account is not None:
         session["user"].update(via="account", account=account.id, stamp=stamp(account))
     csrf_token()
@@ -192,5 +209,7 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    # The record goes: a copy of this cookie is worth nothing from now on.
+    close_session(current_app.extensions["duban"], (session.get("user") or {}).get("sid"))
     session.clear()
     return redirect(url_for("auth.login"))
