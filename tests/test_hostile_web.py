@@ -231,3 +231,76 @@ def test_a_wecom_session_follows_the_member_on_every_request(
         member().active = False
         s.commit()
     assert browser.get("/api/ledger").status_code == 401
+
+
+# ---- guessing (finding 5) -------------------------------------------------------------
+
+
+def test_login_locks_an_account_after_five_failures(
+    rt: Runtime, county: County, clock: Clock
+) -> None:
+    accounts(rt)
+    app = create_app(runtime=rt, TESTING=True)
+    client = app.test_client()
+    for _ in range(5):
+        assert login(client, "duchashi", "wrong-password").status_code == 401
+    r = login(client, "duchashi")  # the right password, too late
+    assert r.status_code == 429 and "登录失败次数过多，已暂时锁定，请 15 分钟后再试" in r.text
+    other = app.test_client()  # another browser and address, same account: locked as well
+    assert login(other, "duchashi", REMOTE_ADDR="10.0.0.9").status_code == 429
+    assert login(app.test_client(), "admin").status_code == 302  # other accounts are not
+    clock.advance(minutes=16)
+    assert login(app.test_client(), "duchashi").status_code == 302
+
+
+def test_login_locks_a_source_spraying_names(rt: Runtime, county: County) -> None:
+    accounts(rt)
+    app = create_app(runtime=rt, TESTING=True)
+    client = app.test_client()
+    for i in range(20):
+        assert login(client, f"guess{i}", "wrong-password").status_code == 401
+    assert login(client, "admin").status_code == 429
+    assert login(app.test_client(), "admin", REMOTE_ADDR="10.0.0.7").status_code == 302
+
+
+def test_unknown_users_cost_the_same_hashing(rt: Runtime, county: County, monkeypatch: Any) -> None:
+    from bot.web import auth
+
+    accounts(rt)
+    checked: list[str] = []
+    real = auth.check_password_hash
+
+    def counting(pwhash: str, password: str) -> bool:
+        checked.append(pwhash.split("$")[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", counting)
+    login(client_for(rt), "nobody", "wrong-password")
+    login(client_for(rt), "duchashi", "wrong-password")
+    assert len(checked) == 2 and checked[0] == checked[1]  # one hash of the same kind each
+
+
+def test_bind_codes_cannot_be_guessed(rt: Runtime, county: County, clock: Clock) -> None:
+    from bot.inbound.binding import FAILURES_ALL, issue_code, redeem
+
+    with rt.sessions() as s:
+        member = s.scalars(select(Member).where(Member.userid == "hxx_liaison")).one()
+        code = issue_code(s, member, rt.now())
+        s.commit()
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+
+    def attempt(openid: str, text: str) -> bool:
+        with rt.sessions() as s:
+            bound = redeem(s, openid, text, rt.now())
+            s.commit()
+            return bound is not None
+
+    for _ in range(5):
+        assert not attempt("o-guesser", f"绑定 {wrong}")
+    assert not attempt("o-guesser", f"绑定 {code}")  # locked for this sender
+    clock.advance(hours=1)
+    for i in range(FAILURES_ALL[0]):
+        attempt(f"o-{i}", f"绑定 {wrong}")
+    assert not attempt("o-honest", f"绑定 {code}")  # everyone is locked for the hour
+    clock.advance(hours=1, minutes=1)
+    assert attempt("o-honest", f"绑定 {code}")
