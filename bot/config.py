@@ -129,6 +129,16 @@ class WebConfig:
     # this many callbacks are in flight; in a burst the webhook just stores and acknowledges,
     # and the worker handles the stored messages, replying by message.
     inline_limit: int = 2
+    # A dashboard session lapses this long after sign-in (checked on the server too).
+    session_hours: float = 12.0
+    # Session cookie only over https; on by itself when base_url is https.
+    secure_cookie: bool = False
+    # Password guessing: this many failures in login_window_minutes lock the account (and,
+    # at login_max_failures_per_source, the client address) for login_lockout_minutes.
+    login_max_failures: int = 5
+    login_max_failures_per_source: int = 20
+    login_window_minutes: float = 15.0
+    login_lockout_minutes: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -320,6 +330,15 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("log.format", "must be 'text' or 'json'")
     if cfg.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level", "must be DEBUG, INFO, WARNING or ERROR")
+    for key in (
+        "session_hours",
+        "login_max_failures",
+        "login_max_failures_per_source",
+        "login_window_minutes",
+        "login_lockout_minutes",
+    ):
+        if getattr(cfg.web, key) <= 0:
+            raise ConfigError(f"web.{key}", "must be positive")
     if cfg.web.inline_limit < 0:
         raise ConfigError("web.inline_limit", "must not be negative (0 = always acknowledge first)")
     if not (1 <= cfg.web.port <= 65535):

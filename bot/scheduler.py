@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -15,6 +16,7 @@ from bot.delivery.media import fetch_pending
 from bot.delivery.picture import render_board
 from bot.delivery.relay import Relay, relay_id
 from bot.inbound.pipeline import process_pending
+from bot.jobguard import JobGuard
 from bot.runtime import Runtime
 from handlers.lead_review import enqueue_review_nudges
 from handlers.notices import board_data, broadcast, enqueue_nudges
@@ -133,23 +135,27 @@ class SchedulerService:
         if self.active:
             process_pending(self.rt)
 
+    def guard(self, name: str, job: Callable[[], object]) -> JobGuard:
+        """The job, logging an outage once and backing off while it lasts."""
+        return JobGuard(name, job, self.rt.now)
+
     def build(self, blocking: bool) -> BaseScheduler:
         kind: Any = BlockingScheduler if blocking else BackgroundScheduler
         sched = kind(timezone=self.rt.tz, job_defaults={"coalesce": True, "max_instances": 1})
         sched.add_job(
-            self.heartbeat,
+            self.guard("heartbeat", self.heartbeat),
             "interval",
             seconds=10,
             id="heartbeat",
             next_run_time=dt.datetime.now(self.rt.tz),
         )
-        sched.add_job(self.deliver, "interval", seconds=3, id="deliver")
-        sched.add_job(self.inbound, "interval", seconds=1, id="inbound")
-        sched.add_job(self.rank, "interval", seconds=60, id="rank")
-        sched.add_job(self.evidence, "interval", seconds=30, id="evidence")
-        sched.add_job(self.duties, "interval", seconds=300, id="duties")
+        sched.add_job(self.guard("deliver", self.deliver), "interval", seconds=3, id="deliver")
+        sched.add_job(self.guard("inbound", self.inbound), "interval", seconds=1, id="inbound")
+        sched.add_job(self.guard("rank", self.rank), "interval", seconds=60, id="rank")
+        sched.add_job(self.guard("evidence", self.evidence), "interval", seconds=30, id="evidence")
+        sched.add_job(self.guard("duties", self.duties), "interval", seconds=300, id="duties")
         sched.add_job(
-            self.remind,
+            self.guard("remind", self.remind),
             "interval",
             seconds=60,
             id="remind",

@@ -154,8 +154,8 @@ def _not_a_member(
         return _duplicate(done)
     if channel == "wechat":
         bound = redeem(session, sender, text, rt.now())
+        session.commit()  # the binding, or a wrong code counted against guessing
         if bound is not None:
-            session.commit()
             log.info("wechat openid bound to %s msg_key=%s", bound.userid, msg_key)
             return Accepted(None, render("bound_ok", {"member": bound}))
     log.warning(
