@@ -480,3 +480,29 @@ def test_urge_outside_quiet_hours_goes_at_once(rt: Runtime, county: County) -> N
     with rt.sessions() as s:
         row = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("urge:%"))).one()
         assert row.next_attempt_at.replace(tzinfo=None) == dt.datetime(2026, 11, 25, 2, 0)
+
+
+def test_long_passive_reply_stays_within_wecom_limit_rest_via_outbox(
+    rt: Runtime, county: County
+) -> None:
+    with rt.sessions() as s:
+        cgz = s.scalar(select(Unit).where(Unit.code == "CGZ"))
+        kw = s.scalars(select(Task)).first().key_work  # type: ignore[union-attr]
+        for n in range(100, 160):
+            task = Task(
+                code=n,
+                key_work=kw,
+                content=f"第{n}个需要逐村逐户排查整改并建立台账的事项",
+                lead_unit=cgz,
+                deadline=dt.date(2026, 12, 20),
+            )
+            s.add(Assignment(task=task, unit=cgz, status="not_started"))
+        s.commit()
+    result = handle_message(
+        rt, channel="wecom", sender=county.liaison_many, text="任务", msg_key="w:1"
+    )
+    assert 0 < len(result.reply.encode()) <= 2048
+    with rt.sessions() as s:
+        rest = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("reply:%:rest"))).one()
+        assert rest.channel == "app" and rest.target == county.liaison_many
+        assert "#159" in rest.payload["content"]
