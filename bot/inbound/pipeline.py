@@ -163,6 +163,10 @@ def _not_a_member(
     return Accepted(None, render("unknown_sender", {"channel": channel}))
 
 
+# Smart-robot messages from a group chat carry this key prefix (see callbacks/aibot.py).
+GROUP_KEY = "aibot:g:"
+
+
 def _reply_target(inbound: InboundMessage) -> tuple[str, str] | None:
     if inbound.channel == "aibot" and inbound.response_url:
         return "aibot", inbound.response_url
@@ -203,6 +207,7 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 channel=inbound.channel,
                 msg_type=inbound.msg_type,
                 media_id=inbound.media_id,
+                chat="group" if inbound.msg_key.startswith(GROUP_KEY) else "private",
             )
             handler, match = route(ctx)
             try:

@@ -25,6 +25,7 @@ from bot.inbound.callbacks.common import (
     wecom_verifier,
 )
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier
+from bot.inbound.pipeline import GROUP_KEY
 
 bp = Blueprint("aibot_callback", __name__)
 MENTION = re.compile(r"^\s*(@\S+\s*)+")
@@ -112,7 +113,10 @@ def receive() -> Response:
     if handled is None or not sender or not data.get("msgid"):
         return Response("", mimetype="text/plain")
     msg_type, text = handled
-    key = f"aibot:{data['msgid']}"
+    # The chat type travels in the message key (no column for it): in a group, an
+    # acknowledgement such as 收到 is answered by silence.
+    group = data.get("chattype") == "group"
+    key = f"{GROUP_KEY if group else 'aibot:'}{data['msgid']}"
     try:
         reply_text = answer(
             "aibot",
