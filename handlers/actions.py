@@ -388,8 +388,10 @@ def urge(
     source: str,
     key: str,
     note: str = "",
+    not_before: dt.datetime | None = None,
 ) -> None:
-    """催办: an immediate nudge to the unit's group, @ its liaison and head."""
+    """催办: a nudge to the unit's group, @ its liaison and head — at once, or at
+    `not_before` (the end of quiet hours)."""
     mentions = [
         m.userid
         for m in a.unit.members
@@ -413,6 +415,7 @@ def urge(
         now=now,
         mentions=mentions,
         source=source,
+        not_before=not_before,
     )
 
 

@@ -133,12 +133,18 @@ def title_match(subject: str, items: list[tuple[int, str]]) -> int | None:
     piece is shared or two items share pieces as long (guessing would risk a wrong record)."""
     if not subject:
         return None
-    scored = sorted(((_common(title, subject), key) for key, title in items), reverse=True)
+    scored = sorted(
+        ((_common(title, subject), len(title), key) for key, title in items), reverse=True
+    )
     if not scored or scored[0][0] < 2:
         return None
     if len(scored) > 1 and scored[1][0] >= 2:
         return None
-    return scored[0][1]
+    shared, length, key = scored[0]
+    # Two characters of a long title (燃气, 台账) may be chance: ask rather than guess.
+    if shared < 3 and shared * 2 < length:
+        return None
+    return key
 
 
 def other_unit_named(ctx: Context) -> str | None:

@@ -54,7 +54,7 @@ REF_FORMS = [
     re.compile(r"(?:编号|序号)\s*(\d{1,6})(?!\d)"),
     re.compile(r"(?<![A-Za-z])[Tt](\d{1,6})(?!\d)"),
     # 12号 but not a date (12月15号, 到15号): only at a start or after a separator.
-    re.compile(r"(?:(?<=^)|(?<=[\s,，、和及与镇乡局的个]))(\d{1,4})\s*号(?:任务|事项)?"),
+    re.compile(r"(?:(?<=^)|(?<=[\s,，、:：)）】和及与镇乡局的个]))(\d{1,4})\s*号(?:任务|事项)?"),
 ]
 LEADING_NUMBER = re.compile(
     r"^(\d{1,4})(?=\s*(?:已|完成|办结|完工|完毕|进度|进展|ok|好了|\d{1,3}\s*%|截止|延期|申请|#))",
@@ -114,13 +114,14 @@ NOT_YET = re.compile(
 ALMOST = re.compile(r"基本|大部分|差不多|大体|大致|接近")
 # Right after 完成: a question, a negation, or talk about it.
 AFTER_DONE = re.compile(
-    r"^\s*(?:了?吗|了?没|没有|不了|后|情况|率|时限|与否|多少|的任务|"
+    r"^\s*[(（【\[]?\s*(?:了?吗|了?没|没有|不了|后|情况|率|时限|与否|多少|的任务|"
     r"了?(?:大半|一部分|部分|一半|多半|少半|大部|一些|几个|个别))"
 )
 # Words about 完成 rather than a claim of it: "完成情况报告：…已全部完成" claims by its last.
 TALK = re.compile(r"^\s*(?:情况|率|时限|进度|质量)")
 STILL_GOING = re.compile(
-    r"还剩|剩余|剩下|还差|尚未|正在|下一步|未完成|还没|仍在|待完成|继续|争取|预计"
+    r"还剩|剩余|剩下|还差|尚未|正在|下一步|未完成|还没|仍在|待完成|继续|争取|预计|"
+    r"但|不过|还有[^，,。]{0,8}(?:没|未|待)"
 )
 OK_ONLY = re.compile(r"^#(\d{1,6})\s*(?:ok|好了|妥了|可以了)$", re.IGNORECASE)
 CLAUSE = re.compile(r"[,，。;；!！:：\n]")
@@ -303,6 +304,10 @@ def _done(t: str) -> Command | None:
     subject = without_refs(t[: m.start()])
     if ALMOST.search(before):
         return Command("confirm_done", ref=ref, subject=subject)
+    # "12月15日前完成#12", "下周完成": a date ahead of 完成 without 已 is a plan.
+    planned = re.search(r"\d+\s*[月日号]|[月周年]底|下周|明天|后天|周[一二三四五六日末]", before)
+    if planned and "已" not in before:
+        return Command("partial", ref=ref, note=t)
     if NOT_YET.search(before) or AFTER_DONE.match(after) or STILL_GOING.search(after):
         return Command("partial", ref=ref, note=t)
     if any(NOT_YET.search(t[max(0, h.start() - 4) : h.start()]) for h in hits[1:]):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -241,6 +244,7 @@ class UrgeHandler:
         if not rows:
             return Reply("nothing_to_urge", {"ref": match.ref})
         key = ctx.inbound.msg_key if ctx.inbound is not None else ctx.now.isoformat()
+        held = quiet_until(ctx) if "紧急" not in ctx.text else None
         for a in rows:
             urge(
                 ctx.session,
@@ -251,5 +255,23 @@ class UrgeHandler:
                 source=ctx.source,
                 key=key,
                 note=note,
+                not_before=held,
             )
-        return Reply("urged", {"ref": match.ref, "units": [a.unit.name for a in rows]})
+        data: dict[str, Any] = {"ref": match.ref, "units": [a.unit.name for a in rows]}
+        if held is not None:
+            local = held.astimezone(ZoneInfo(ctx.rules.timezone))
+            data.update(held_day=local.date(), held_time=f"{local:%H:%M}")
+        return Reply("urged", data)
+
+
+def quiet_until(ctx: Context) -> dt.datetime | None:
+    """In quiet hours, the (UTC) moment they end; None outside them. A 催办 written at 02:25
+    would wake a whole group: it waits for the morning unless it says 紧急."""
+    tz = ZoneInfo(ctx.rules.timezone)
+    local = ctx.now.astimezone(tz)
+    if not ctx.rules.quiet(local.time()):
+        return None
+    end = dt.datetime.combine(local.date(), ctx.rules.quiet_end, tzinfo=tz)
+    if end <= local:
+        end += dt.timedelta(days=1)
+    return end.astimezone(dt.UTC)

@@ -457,3 +457,52 @@ def test_acknowledgement_in_private_gets_a_short_hint(rt: Runtime, county: Count
     reply = say(rt, county.liaison_many, "收到👌")
     assert "没有看懂" not in reply and len(reply) < 60
     assert count(rt, Progress) == 0
+
+
+def test_urge_in_quiet_hours_waits_for_the_morning_unless_urgent(
+    rt: Runtime, county: County, clock: Any
+) -> None:
+    clock.set(dt.datetime(2026, 11, 25, 18, 25, tzinfo=dt.UTC))  # 02:25 on the 26th in Shanghai
+    reply = say(rt, county.supervisor, "催办 #3")
+    assert "11月26日 08:00发出" in reply and "紧急" in reply
+    say(rt, county.supervisor, "催办 #1 紧急")
+    with rt.sessions() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("urge:%"))).all()
+        held = {r.payload["content"].split()[0]: r.next_attempt_at for r in rows}
+    morning = dt.datetime(2026, 11, 26, 0, 0)
+    at = {k: v.replace(tzinfo=None) for k, v in held.items()}
+    assert sorted(at.values()) == [dt.datetime(2026, 11, 25, 18, 25), morning]
+
+
+def test_urge_outside_quiet_hours_goes_at_once(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.supervisor, "催办 #3")
+    assert "免打扰" not in reply
+    with rt.sessions() as s:
+        row = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("urge:%"))).one()
+        assert row.next_attempt_at.replace(tzinfo=None) == dt.datetime(2026, 11, 25, 2, 0)
+
+
+def test_long_passive_reply_stays_within_wecom_limit_rest_via_outbox(
+    rt: Runtime, county: County
+) -> None:
+    with rt.sessions() as s:
+        cgz = s.scalar(select(Unit).where(Unit.code == "CGZ"))
+        kw = s.scalars(select(Task)).first().key_work  # type: ignore[union-attr]
+        for n in range(100, 160):
+            task = Task(
+                code=n,
+                key_work=kw,
+                content=f"第{n}个需要逐村逐户排查整改并建立台账的事项",
+                lead_unit=cgz,
+                deadline=dt.date(2026, 12, 20),
+            )
+            s.add(Assignment(task=task, unit=cgz, status="not_started"))
+        s.commit()
+    result = handle_message(
+        rt, channel="wecom", sender=county.liaison_many, text="任务", msg_key="w:1"
+    )
+    assert 0 < len(result.reply.encode()) <= 2048
+    with rt.sessions() as s:
+        rest = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("reply:%:rest"))).one()
+        assert rest.channel == "app" and rest.target == county.liaison_many
+        assert "#159" in rest.payload["content"]

@@ -30,6 +30,7 @@ from models import InboundMessage, Member
 from models.audit import audit
 from models.base import rows_changed
 from models.outbox import enqueue
+from models.splitting import split_message
 
 log = logging.getLogger(__name__)
 DB_ERRORS = (OperationalError, SAInterfaceError)
@@ -164,6 +165,10 @@ def _not_a_member(
     return Accepted(None, render("unknown_sender", {"channel": channel}))
 
 
+# Smart-robot messages from a group chat carry this key prefix (see callbacks/aibot.py).
+GROUP_KEY = "aibot:g:"
+
+
 def _reply_target(inbound: InboundMessage) -> tuple[str, str] | None:
     if inbound.channel == "aibot" and inbound.response_url:
         return "aibot", inbound.response_url
@@ -204,6 +209,7 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 channel=inbound.channel,
                 msg_type=inbound.msg_type,
                 media_id=inbound.media_id,
+                chat="group" if inbound.msg_key.startswith(GROUP_KEY) else "private",
             )
             handler, match = route(ctx)
             try:
@@ -215,8 +221,22 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 log.exception("handler %s failed on msg_key=%s", handler.name, inbound.msg_key)
                 session.rollback()
                 return _failed(rt, inbound_id, handler.name)
-            inbound.reply = reply
             target = _reply_target(inbound)
+            parts = split_message(reply, "text")
+            if reply_via == "passive" and target is not None and len(parts) > 1:
+                # A passive answer is one message within WeCom's 2048 bytes: the first part
+                # goes back in the HTTP answer, the rest through the outbox.
+                reply = parts[0]
+                enqueue(
+                    session,
+                    dedupe_key=f"reply:{inbound.id}:rest",
+                    channel=target[0],
+                    target=target[1],
+                    content="\n".join(parts[1:]),
+                    now=now,
+                    source=ctx.source,
+                )
+            inbound.reply = reply
             # An acknowledgement in a group is answered by silence: no empty message is sent.
             if reply_via == "outbox" and target is not None and reply:
                 enqueue(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.inbound.callbacks.verify import CallbackRejected
+from bot.inbound.pipeline import GROUP_KEY
 
 SENDER_MAX = 64  # InboundMessage.sender
 KEY_MAX = 191  # InboundMessage.msg_key: the longest unique string MariaDB indexes in utf8mb4
@@ -104,9 +105,12 @@ def aibot_message(data: dict[str, Any]) -> tuple[str, str] | None:
         return None
     if not isinstance(msg_id, str | int) or isinstance(msg_id, bool):
         raise CallbackRejected(400, "msgid is not text")
-    key = f"aibot:{msg_id}"
+    # The chat type travels in the message key (no column for it): in a group, an
+    # acknowledgement such as 收到 is answered by silence.
+    prefix = GROUP_KEY if data.get("chattype") == "group" else "aibot:"
+    key = f"{prefix}{msg_id}"
     if len(key) > KEY_MAX:
-        raise CallbackRejected(400, f"msgid over {KEY_MAX - len('aibot:')} characters")
+        raise CallbackRejected(400, f"msgid over {KEY_MAX - len(prefix)} characters")
     url = data.get("response_url")
     if url is not None and not isinstance(url, str):
         raise CallbackRejected(400, "response_url is not text")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import xmltodict
 from flask import Blueprint, Response, request
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.replies import TextReply
@@ -59,6 +60,18 @@ def as_text(msg: Any) -> tuple[str, str] | None:
     return None
 
 
+def file_message(plain: str) -> tuple[str, str] | None:
+    """A file (MsgType file: a PDF, a spreadsheet) as (text, media id). wechatpy 1.8 knows
+    no file messages and hands them over as unknown, so the XML is read here."""
+    try:
+        data = xmltodict.parse(plain).get("xml") or {}
+    except Exception:  # a malformed body was already refused by the parser above
+        return None
+    if data.get("MsgType") != "file" or not data.get("MediaId"):
+        return None
+    return f"[file] {data.get('Title') or data['MediaId']}", str(data["MediaId"])
+
+
 @bp.post("/wecom/callback")
 def receive() -> Response:
     rt = runtime()
@@ -78,6 +91,11 @@ def receive() -> Response:
         return refuse(
             "wecom", CallbackRejected(400, f"unparsable message: {exc.__class__.__name__}")
         )
+    media_id = checked.media_id
+    if handled is None and getattr(msg, "type", "") == "unknown":
+        found = file_message(plain)
+        if found is not None:
+            handled, media_id = ("file", found[0]), found[1]
     if handled is None:
         return Response("", mimetype="text/plain")  # enter_agent, view, location …: nothing to do
     msg_type, text = handled
@@ -89,7 +107,7 @@ def receive() -> Response:
             text=text,
             msg_key=key,
             msg_type=msg_type,
-            media_id=checked.media_id,
+            media_id=media_id,
         )
     except DatabaseUnavailable:
         return unavailable("wecom", key)
