@@ -6,13 +6,13 @@ import sys
 
 import click
 
-from bot.cli import backup, chat, ledger, ledger_excel, ops, people, rank, tick
+from bot.cli import aliases, backup, chat, ledger, ledger_excel, ops, people, rank, tick
 from bot.cli.base import cli
 from bot.config import ConfigError
 
 __all__ = ["cli", "main"]
 # Importing a command module registers its commands on the group.
-del backup, chat, ledger, ledger_excel, ops, people, rank, tick
+del aliases, backup, chat, ledger, ledger_excel, ops, people, rank, tick
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ it never deletes a unit's ledger row (its reports stay), it says so instead.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -19,17 +20,29 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.config import Config
-from bot.excel.sheet import SheetTask, directory_from, parse_sheet, sorted_plan
+from bot.excel.duties import duty_label, target_label, unit_kind
+from bot.excel.sheet import (
+    Reading,
+    SheetTask,
+    directory_from,
+    parse_rows,
+    read_cells,
+    sorted_plan,
+)
 from bot.runtime import Runtime
-from handlers.render import LIGHT_LABELS, day_label, phrase
-from models import Assignment, KeyWork, Task, Unit
+from handlers.render import LIGHT_LABELS, date_label, day_label, period_label, phrase
+from models import UNIT_KIND_LABELS, Assignment, KeyWork, Setting, Task, Unit
 from models.audit import audit
 from schedules.calendar import WorkCalendar
+from schedules.duties import materialize, next_occurrence
 from schedules.ledger import ledger_rows
 from schedules.plan import milestone_dates
+from schedules.recurrence import Recurrence
 
 HEADER = ["序号", "重点工作", "任务内容", "牵头单位", "责任单位", "完成时限", "关键节点", "分值"]
-EXTRA = ["完成情况", "灯"]
+EXTRA = ["完成情况", "灯", "目标"]
+# Unit aliases the office keeps (`duban alias`): {"县应急局": "县应急管理局"}.
+ALIASES_KEY = "unit_aliases"
 # The sheet's 灯 column: "已完成" rather than the light's short "完成".
 EXPORT_LIGHTS = {**LIGHT_LABELS, "done": "已完成"}
 KEY_WORK_MAX = 64
@@ -44,6 +57,13 @@ class ImportReport:
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Names the sheet gives that no unit answers to (with the kind they would get), the
+    # units `--add-units` created, the names matched through an alias, and how each
+    # recurring duty was read with its next occurrence.
+    unknown_units: list[str] = field(default_factory=list)
+    added_units: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    duties: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -59,6 +79,10 @@ class ImportReport:
             "unchanged": self.unchanged,
             "errors": self.errors,
             "notes": self.notes,
+            "unknown_units": self.unknown_units,
+            "added_units": self.added_units,
+            "aliases": self.aliases,
+            "duties": self.duties,
         }
 
 
@@ -72,13 +96,33 @@ def import_ledger(
     year: int,
     now: dt.datetime,
     dry_run: bool = False,
+    add_units: bool = False,
 ) -> ImportReport:
     """Read, check and (unless a dry run, or any row is wrong) write the ledger. The caller
-    commits: on a dry run or an error this leaves nothing to commit."""
+    commits: on a dry run or an error this leaves nothing to commit.
+
+    Units the sheet names that the bot does not know are listed; with `add_units` they are
+    created (乡/镇 townships, the rest departments) and the sheet is read again."""
     report = ImportReport(dry_run)
     units = list(session.scalars(select(Unit)))
-    directory = directory_from(units)
-    sheet = parse_sheet(source, directory, cal, year)
+    aliases = load_aliases(session)
+    reading = Reading(cfg.rules.plans, cfg.rules.seasons)
+    title, cells = read_cells(source)
+    directory = directory_from(units, aliases)
+    sheet = parse_rows(title, cells, directory, cal, year, reading)
+    if directory.missing:
+        report.unknown_units = [
+            f"{n}（{UNIT_KIND_LABELS.get(unit_kind(n), unit_kind(n))}）" for n in directory.missing
+        ]
+        if add_units:
+            made = _add_units(session, directory.missing, units, actor=actor, now=now)
+            report.added_units = [f"{u.name}（{u.kind_label}，代码 {u.code}）" for u in made]
+            units += made
+            directory = directory_from(units, aliases)
+            sheet = parse_rows(title, cells, directory, cal, year, reading)
+        else:
+            report.notes.append("表中有系统未登记的单位：加 --add-units 导入时一并创建")
+    report.aliases = [f"{a} → {name}（别名）" for a, name in sorted(directory.matched.items())]
     report.sheet = sheet.sheet
     report.errors = [str(e) for e in sheet.errors]
     report.errors += [
@@ -90,13 +134,91 @@ def import_ledger(
         return report
     by_id = {u.id: u for u in units}
     _apply(session, sheet.tasks, by_id, report, actor=actor, now=now)
+    if not report.errors:
+        today = cfg.rules.local_day(now)
+        materialize(session, today, cfg.rules, cal)  # recurring rows show their occurrence
+        report.duties = _duty_lines(session, sheet.tasks, today, cfg, cal)
     if dry_run or report.errors:
         session.rollback()
     return report
 
 
+def load_aliases(session: Session) -> dict[str, str]:
+    row = session.get(Setting, ALIASES_KEY)
+    return dict(json.loads(row.value)) if row is not None else {}
+
+
+def save_aliases(session: Session, aliases: dict[str, str]) -> None:
+    row = session.get(Setting, ALIASES_KEY)
+    value = json.dumps(dict(sorted(aliases.items())), ensure_ascii=False)
+    if row is None:
+        session.add(Setting(key=ALIASES_KEY, value=value))
+    else:
+        row.value = value
+
+
+def _add_units(
+    session: Session, names: list[str], existing: list[Unit], *, actor: str, now: dt.datetime
+) -> list[Unit]:
+    """New units for names the sheet gives, coded U001, U002 … (the office may recode them)."""
+    taken = {u.code for u in existing}
+    made = []
+    n = 0
+    for name in names:
+        n += 1
+        while f"U{n:03d}" in taken:
+            n += 1
+        unit = Unit(code=f"U{n:03d}", name=name, kind=unit_kind(name), webhook_keys=[])
+        taken.add(unit.code)
+        session.add(unit)
+        made.append(unit)
+    session.flush()
+    for unit in made:
+        audit(
+            session,
+            at=now,
+            actor=actor,
+            source="import",
+            action="unit_create",
+            entity="unit",
+            entity_id=unit.id,
+            name=unit.name,
+            kind=unit.kind,
+        )
+    return made
+
+
+def _duty_lines(
+    session: Session, tasks: list[SheetTask], today: dt.date, cfg: Config, cal: WorkCalendar
+) -> list[str]:
+    """How each recurring row was read, and its next occurrence."""
+    out = []
+    by_content = {
+        (t.key_work.name, t.content): t
+        for t in session.scalars(select(Task).options(joinedload(Task.key_work))).unique()
+    }
+    for t in tasks:
+        task = by_content.get((t.key_work, t.content))
+        if t.recurrence is None or task is None:
+            continue
+        occ = next_occurrence(task, today, cfg.rules, cal)
+        nxt = (
+            f"下次：{period_label(occ.key, today)}，{date_label(occ.deadline, today)}截止"
+            if occ is not None
+            else "一年内没有应办的周期"
+        )
+        out.append(f"第 {t.row} 行 #{task.code} {_short(t.content)}：{t.read_as}；{nxt}")
+    return out
+
+
 def run_import(
-    rt: Runtime, source: str | Path | IO[bytes], *, actor: str, year: int | None, dry_run: bool
+    rt: Runtime,
+    source: str | Path | IO[bytes],
+    *,
+    actor: str,
+    year: int | None,
+    dry_run: bool,
+    add_units: bool = False,
 ) -> ImportReport:
     """Import in a transaction of its own, committed only when every row is right and this
     is not a dry run. Raises LedgerFileError for a file that is no ledger at all."""
@@ -110,6 +232,7 @@ def run_import(
             year=year or rt.today().year,
             now=rt.now(),
             dry_run=dry_run,
+            add_units=add_units,
         )
         if report.ok and not dry_run:
             session.commit()
@@ -161,6 +284,9 @@ def _apply(
                 deadline=t.deadline,
                 weight=t.weight,
                 plan=list(t.plan),
+                recurrence=t.recurrence,
+                target_value=t.target_value,
+                target_unit=t.target_unit,
                 created_at=now,
             )
             task.assignments = [Assignment(unit_id=i) for i in t.unit_ids]
@@ -219,7 +345,18 @@ def _update(task: Task, t: SheetTask, units: dict[int, Unit]) -> list[str]:
     if sorted_plan(task.plan or []) != list(t.plan):
         changes.append("关键节点")
         task.plan = list(t.plan)
-    have = {a.unit_id for a in task.assignments}
+    if (task.recurrence or None) != t.recurrence:
+        changes.append(
+            "周期 → " + (duty_label(Recurrence.from_json(t.recurrence)) if t.recurrence else "无")
+        )
+        task.recurrence = t.recurrence
+    if (task.target_value, task.target_unit) != (t.target_value, t.target_unit):
+        changes.append(
+            "目标 → "
+            + (target_label(t.target_value, t.target_unit) if t.target_value is not None else "无")
+        )
+        task.target_value, task.target_unit = t.target_value, t.target_unit
+    have = {a.unit_id for a in task.assignments}  # (each occurrence of a duty is one row)
     added = [i for i in t.unit_ids if i not in have]
     if added:
         changes.append("新增责任单位 " + "、".join(units[i].name for i in added))
@@ -238,6 +375,14 @@ def plan_text(task: Task, cal: WorkCalendar) -> str:
         f"{m.name}（前{int(p['offset'])}个工作日，{day_label(m.date)}）"
         for p, m in zip(plan, milestone_dates(task.deadline, plan, cal), strict=True)
     )
+
+
+def _duty_deadline(rec: Recurrence, deadline: dt.date) -> str:
+    """完成时限 of a recurring duty: 每月不少于2次 (to the year's end), or with its end date."""
+    label = duty_label(rec)
+    if (deadline.month, deadline.day) == (12, 31):
+        return label
+    return f"{label}，{deadline.year}年{deadline.month}月{deadline.day}日前"
 
 
 def export_ledger(
@@ -281,23 +426,30 @@ def export_ledger(
             phrase("titles", "unit_standing", r, task.deadline, today) for r in ledger
         )
         worst = min((r.light.color for r in ledger), key=order.__getitem__, default="done")
+        rec = Recurrence.from_json(task.recurrence) if task.recurrence else None
         ws.append(
             [
                 task.code,
                 task.key_work.name,
                 task.content,
                 task.lead_unit.name if task.lead_unit else "",
-                "、".join(a.unit.name for a in task.assignments),
-                task.deadline,
+                # One name per unit, however many occurrences of a duty it has rows for.
+                "、".join(dict.fromkeys(a.unit.name for a in task.assignments)),
+                # A duty reads back as the same rule; one running to a date keeps the date.
+                task.deadline if rec is None else _duty_deadline(rec, task.deadline),
                 plan_text(task, cal),
                 task.weight,
                 standing,
                 EXPORT_LIGHTS[worst],
+                target_label(task.target_value, task.target_unit)
+                if task.target_value is not None
+                else "",
             ]
         )
-        ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
+        if rec is None:
+            ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
         n += 1
-    for col, width in zip("ABCDEFGHIJ", (6, 14, 40, 14, 28, 14, 36, 6, 40, 8), strict=True):
+    for col, width in zip("ABCDEFGHIJK", (6, 14, 40, 14, 28, 14, 36, 6, 40, 8, 10), strict=True):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=3):
         for cell in row:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -19,8 +19,10 @@ from typing import IO, Any
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
+from bot.excel.duties import read_duty, read_target, spread_plan, year_end
 from handlers.dates import ledger_dates
 from schedules.calendar import WorkCalendar
+from schedules.recurrence import DEFAULT_SEASONS
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "deadline": ("完成时限", "完成时间", "完成期限", "时限要求", "时限", "截止时间"),
     "plan": ("关键节点", "时间节点", "节点安排", "倒排节点"),
     "weight": ("分值", "权重", "分数"),
+    "target": ("目标值", "量化指标", "量化目标", "目标"),
 }
 REQUIRED = ("content", "units", "deadline")
 HEADER_SCAN_ROWS = 15
@@ -45,6 +48,8 @@ UNIT_SPLIT = re.compile(r"[、，,；;/\s\u3000]+")
 SEGMENT_SPLIT = re.compile(r"[；;。\n]+")
 SECTION = re.compile(r"^[（(]?[一二三四五六七八九十]+[）)、.．]\s*")
 OFFSET = re.compile(r"(?:前|提前)\s*(\d{1,3})\s*个?\s*工作日|(\d{1,3})\s*个?\s*工作日\s*前")
+# Words that say when, not what: no milestone to spread ("尽快" is refused as before).
+VAGUE = re.compile(r"^(?:尽快|立即|及时|按时|按要求|适时|随时)")
 # "各乡镇", "县直各部门": every unit of that kind.
 GROUP_WORDS = {"各乡镇": "township", "各乡(镇)": "township", "各部门": "department"}
 
@@ -63,15 +68,26 @@ class UnitRef:
 
 @dataclass(frozen=True)
 class Directory:
-    """The county's units, as a sheet may name them (name, code, or name + 人民政府…)."""
+    """The county's units, as a sheet may name them (name, code, or name + 人民政府…, or an
+    alias the office set: 县应急局 for 县应急管理局)."""
 
     units: Sequence[UnitRef]
+    aliases: Mapping[str, str] = field(default_factory=dict)  # alias -> unit name or code
+    # Filled while reading: names no unit answers to, and names matched through an alias.
+    missing: list[str] = field(default_factory=list)
+    matched: dict[str, str] = field(default_factory=dict)
 
     def find(self, text: str) -> UnitRef | None:
         text = normalise(text)
         for u in self.units:
             if text in (u.name, u.code, u.code.lower()):
                 return u
+        target = self.aliases.get(text)
+        if target is not None:
+            found = next((u for u in self.units if target in (u.name, u.code)), None)
+            if found is not None:
+                self.matched[text] = found.name
+                return found
         for suffix in ("人民政府", "党委", "政府"):
             if text.endswith(suffix) and len(text) > len(suffix):
                 found = self.find(text[: -len(suffix)])
@@ -94,6 +110,11 @@ class SheetTask:
     deadline: dt.date
     plan: tuple[dict[str, Any], ...]
     weight: float
+    # 常态化工作 ({"every", "times", "season"}) and how the sheet's words were read.
+    recurrence: dict[str, Any] | None = None
+    read_as: str = ""
+    target_value: float | None = None
+    target_unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,11 +185,24 @@ def find_header(rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, int]]:
     raise LedgerFileError(f"前 {HEADER_SCAN_ROWS} 行里没有找到表头（至少需要{wanted}）")
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a row's reading needs beyond the units: `[plans]` templates (for 关键节点 without
+    dates) and `[seasons]` (汛期每日)."""
+
+    templates: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    seasons: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_SEASONS))
+
+
 def parse_sheet(
-    source: str | Path | IO[bytes], directory: Directory, cal: WorkCalendar, year: int
+    source: str | Path | IO[bytes],
+    directory: Directory,
+    cal: WorkCalendar,
+    year: int,
+    reading: Reading | None = None,
 ) -> SheetResult:
     title, rows = read_cells(source)
-    return parse_rows(title, rows, directory, cal, year)
+    return parse_rows(title, rows, directory, cal, year, reading)
 
 
 def parse_rows(
@@ -177,7 +211,9 @@ def parse_rows(
     directory: Directory,
     cal: WorkCalendar,
     year: int,
+    reading: Reading | None = None,
 ) -> SheetResult:
+    reading = reading or Reading()
     head, cols = find_header(rows)
     result = SheetResult(title)
     section = ""
@@ -194,7 +230,7 @@ def parse_rows(
         if (len(set(texts)) == 1 and len(texts) > 1) or _is_section(texts, cell("content")):
             section = SECTION.sub("", texts[0])  # "一、安全生产" spanning the row
             continue
-        task, errors = parse_row(number, cell, section, directory, cal, year)
+        task, errors = parse_row(number, cell, section, directory, cal, year, reading)
         result.errors.extend(errors)
         if task is not None:
             result.tasks.append(task)
@@ -214,7 +250,9 @@ def parse_row(
     directory: Directory,
     cal: WorkCalendar,
     year: int,
+    reading: Reading | None = None,
 ) -> tuple[SheetTask | None, list[RowError]]:
+    reading = reading or Reading()
     errors: list[RowError] = []
 
     def error(column: str, message: str) -> None:
@@ -233,15 +271,28 @@ def parse_row(
         lead = directory.find(str(cell("lead")).split("、")[0])
         if lead is None:
             error("牵头单位", f"未知单位：{normalise(cell('lead'))}")
+            _missing(directory, normalise(str(cell("lead")).split("、")[0]))
         else:
             lead_id = lead.id
-    deadline, earlier = _deadline(cell("deadline"), year, error)
+    duty = read_duty(str(cell("deadline") or ""), content, reading.seasons)
     plan: list[dict[str, Any]] = []
-    if deadline is not None:
-        plan = _plan(cell("plan"), deadline, cal, error)
-        if not plan and earlier:
-            plan = sorted_plan(_milestones(earlier, deadline, cal, "完成时限", error))
+    if duty is not None:  # a recurring duty: its occurrences carry the deadlines
+        # It runs to the date the cell gives (每月…，12月31日前), else to the year's end.
+        dates = _cell_dates(cell("deadline"), year)
+        deadline: dt.date | None = max(d for d, _ in dates) if dates else year_end(year)
+    else:
+        deadline, earlier = _deadline(cell("deadline"), year, error)
+        if deadline is not None:
+            template = reading.templates.get(key_work, ())
+            plan = _plan(cell("plan"), deadline, cal, error, template)
+            if not plan and earlier:
+                plan = sorted_plan(_milestones(earlier, deadline, cal, "完成时限", error))
     weight = _weight(cell("weight"), error)
+    target: tuple[float, str] | None = None
+    try:
+        target = read_target(cell("target"))
+    except ValueError:
+        error("目标", f"无法识别：{normalise(cell('target'))}（请写如 5000头、≥98%）")
     if errors or deadline is None:
         return None, errors
     return (
@@ -255,9 +306,18 @@ def parse_row(
             deadline,
             tuple(plan),
             weight,
+            duty.recurrence.as_json() if duty else None,
+            duty.how if duty else "",
+            target[0] if target else None,
+            target[1] if target else "",
         ),
         [],
     )
+
+
+def _missing(directory: Directory, name: str) -> None:
+    if name and name not in directory.missing:
+        directory.missing.append(name)
 
 
 def _seq(value: Any) -> int | None:
@@ -279,6 +339,7 @@ def _units(value: Any, directory: Directory, error: Any) -> list[int]:
         for u in found:
             if u is None:
                 unknown.append(token)
+                _missing(directory, token)
             elif u.id not in ids:
                 ids.append(u.id)
     if unknown:
@@ -319,12 +380,26 @@ def _deadline(
     return last, [(d, text) for d, text in dates if d < last]
 
 
-def _plan(value: Any, deadline: dt.date, cal: WorkCalendar, error: Any) -> list[dict[str, Any]]:
+def _plan(
+    value: Any,
+    deadline: dt.date,
+    cal: WorkCalendar,
+    error: Any,
+    template: Sequence[Mapping[str, Any]] = (),
+) -> list[dict[str, Any]]:
     """关键节点: "9月15日前完成选址；前3个工作日验收" → workday offsets before the deadline;
-    a date without a year is in the deadline's year."""
+    a date without a year is in the deadline's year. When no milestone has a date or an
+    offset ("完成摸底排查；整改到位"), they are spread backward from the deadline by the key
+    work's template (`bot.excel.duties.spread_plan`)."""
     text = str(value or "").strip()
     if not text:
         return []
+    segments = [s.strip() for s in SEGMENT_SPLIT.split(text) if s.strip()]
+    if not any(
+        OFFSET.search(s) or ledger_dates(s, deadline.year) or VAGUE.match(s) for s in segments
+    ):
+        names = [_name(s, k) for k, s in enumerate(segments)]
+        return sorted_plan(spread_plan(names, template))
     plan: list[dict[str, Any]] = []
     dated: list[tuple[dt.date, str]] = []
     for k, segment in enumerate(s.strip() for s in SEGMENT_SPLIT.split(text)):
@@ -407,7 +482,15 @@ def _weight(value: Any, error: Any) -> float:
 
 def _check_duplicates(result: SheetResult) -> None:
     seen: dict[tuple[str, str], int] = {}
+    # 序号 may restart in each key work's section, never repeat inside one.
+    seqs: dict[tuple[str, int], int] = {}
     for t in result.tasks:
+        if t.seq is not None:
+            first = seqs.setdefault((t.key_work, t.seq), t.row)
+            if first != t.row:
+                result.errors.append(
+                    RowError(t.row, "序号", f"{t.seq} 与第 {first} 行重复（同一重点工作下）")
+                )
         key = (t.key_work, t.content)
         if key in seen:
             result.errors.append(
@@ -417,5 +500,5 @@ def _check_duplicates(result: SheetResult) -> None:
             seen[key] = t.row
 
 
-def directory_from(units: Iterable[Any]) -> Directory:
-    return Directory(tuple(UnitRef(u.id, u.code, u.name, u.kind) for u in units))
+def directory_from(units: Iterable[Any], aliases: Mapping[str, str] | None = None) -> Directory:
+    return Directory(tuple(UnitRef(u.id, u.code, u.name, u.kind) for u in units), aliases or {})
