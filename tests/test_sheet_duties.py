@@ -262,3 +262,26 @@ def test_aliases_through_the_cli(office: Runtime, db_url: str, tmp_path: Path) -
         "新建单位 南坝镇（乡镇" in r.output and "单位名 县应急局 → 县应急管理局（别名）" in r.output
     )
     assert "↻ 第 5 行" in r.output
+
+
+@pytest.mark.parametrize(
+    ("text", "deadline"),
+    [
+        ("全年", dt.date(2026, 12, 31)),
+        ("2026年12月", dt.date(2026, 12, 31)),
+        ("三季度末", dt.date(2026, 9, 30)),
+        ("上半年", dt.date(2026, 6, 30)),
+        ("10月中旬", dt.date(2026, 10, 20)),
+        ("6-9月", dt.date(2026, 9, 30)),
+        ("2月", dt.date(2026, 2, 28)),
+        ("12.31", dt.date(2026, 12, 31)),
+        ("即时办理", None),
+    ],
+)
+def test_deadlines_without_a_day_read_as_the_last_day_they_allow(
+    text: str, deadline: dt.date | None
+) -> None:
+    from bot.excel.duties import loose_deadline
+
+    assert loose_deadline(text, 2026) == deadline
+    assert read_duty(text, "开展整治", DEFAULT_SEASONS) is None  # dated, not recurring

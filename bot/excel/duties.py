@@ -22,11 +22,16 @@ EVERY_WORDS = {
     "每月": MONTH,
     "每季度": QUARTER,
     "每季": QUARTER,
+    "按日": DAY,
+    "按周": WEEK,
+    "按月": MONTH,
+    "按季度": QUARTER,
+    "按季": QUARTER,
 }
 EVERY_LABELS = {DAY: "每日", WEEK: "每周", MONTH: "每月", QUARTER: "每季度"}
 # Standing duties without a frequency of their own: reported on monthly.
-STANDING = ("长期", "常态化", "长期坚持", "持续推进", "全年")
-FREQ = re.compile(r"(每日|每天|每周|每月|每季度|每季)")
+STANDING = ("长期", "常态化", "长期坚持", "持续推进", "持续开展")
+FREQ = re.compile(r"(每日|每天|每周|每月|每季度|每季|按日|按周|按月|按季度|按季)")
 TIMES = re.compile(
     r"(?:不少于|至少|不低于|不得少于)?\s*(\d{1,3}|[一二两三四五六七八九十])\s*(?:次|遍|趟|回)"
 )
@@ -132,6 +137,46 @@ def unit_kind(name: str) -> str:
     """A new unit's kind from its name: 乡/镇 (and 街道) are townships, the rest departments."""
     core = re.sub(r"(人民政府|党委|政府)$", "", name)
     return "township" if re.search(r"(乡|镇|街道)$", core) else "department"
+
+
+QUARTER_NUMBERS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+MONTH_PART = {"上旬": 10, "中旬": 20}
+
+
+def loose_deadline(text: str, year: int) -> dt.date | None:
+    """Deadlines offices write without a day, read as the last day they allow: 全年/年内/每年
+    → 12月31日, 上半年 → 6月30日, 三季度(末) → 9月30日, 2026年12月 / 6-9月 → the month's
+    end, 10月中旬 → 10月20日, 12.31 → 12月31日. None when the text is none of these."""
+    cell = re.sub(r"\s+", "", text or "")
+    m = re.match(r"^(?:(\d{4})年)?(?:全年|年内|本年度?|每年|每半年|下半年)", cell)
+    if m:
+        return dt.date(int(m.group(1) or year), 12, 31)
+    m = re.match(r"^(?:(\d{4})年)?上半年", cell)
+    if m:
+        return dt.date(int(m.group(1) or year), 6, 30)
+    m = re.match(r"^(?:(\d{4})年)?(?:第)?([一二三四1-4])季度", cell)
+    if m:
+        return _month_end(int(m.group(1) or year), 3 * QUARTER_NUMBERS[m.group(2)])
+    m = re.match(
+        r"^(?:(\d{4})年)?(?:\d{1,2}[-—~至到])?(\d{1,2})月(上旬|中旬|下旬|份)?(?:前|之前|以前|底)?",
+        cell,
+    )
+    if m and 1 <= int(m.group(2)) <= 12:
+        y, month = int(m.group(1) or year), int(m.group(2))
+        day = MONTH_PART.get(m.group(3) or "")
+        return dt.date(y, month, day) if day else _month_end(y, month)
+    m = re.match(r"^(\d{1,2})\.(\d{1,2})(?:前|之前)?$", cell)
+    if m:
+        try:
+            return dt.date(year, int(m.group(1)), int(m.group(2)))
+        except ValueError:
+            return None
+    return None
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    nxt = dt.date(year + 1, 1, 1) if month == 12 else dt.date(year, month + 1, 1)
+    return nxt - dt.timedelta(days=1)
 
 
 def year_end(year: int) -> dt.date:

@@ -19,7 +19,7 @@ from typing import IO, Any
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 
-from bot.excel.duties import read_duty, read_target, spread_plan, year_end
+from bot.excel.duties import loose_deadline, read_duty, read_target, spread_plan, year_end
 from handlers.dates import ledger_dates
 from schedules.calendar import WorkCalendar
 from schedules.recurrence import DEFAULT_SEASONS
@@ -31,7 +31,20 @@ log = logging.getLogger(__name__)
 COLUMNS: dict[str, tuple[str, ...]] = {
     "seq": ("序号", "编号", "任务编号"),
     "key_work": ("重点工作", "工作类别", "类别", "工作领域"),
-    "content": ("任务内容", "工作任务", "具体任务", "工作内容", "主要任务", "任务"),
+    "content": (
+        "任务内容",
+        "工作任务",
+        "具体任务",
+        "工作内容",
+        "主要任务",
+        "重点任务",
+        "具体工作任务",
+        "主要工作内容",
+        "目标任务",
+        "工作措施",
+        "具体措施",
+        "任务",
+    ),
     "lead": ("牵头单位", "牵头部门", "牵头领导单位"),
     "units": ("责任单位", "责任部门", "承办单位"),
     "deadline": ("完成时限", "完成时间", "完成期限", "时限要求", "时限", "截止时间"),
@@ -374,6 +387,9 @@ def _deadline(
         return None, []
     dates = _cell_dates(value, year)
     if not dates:
+        loose = loose_deadline(str(value), year)  # 全年, 三季度, 2026年12月, 10月中旬
+        if loose is not None:
+            return loose, []
         error("完成时限", f"无法识别日期：{normalise(value)}（请写明如 2026年9月30日、9月底）")
         return None, []
     last = max(d for d, _ in dates)
@@ -471,7 +487,7 @@ def _weight(value: Any, error: Any) -> float:
     if value is None or normalise(value) == "":
         return 1.0
     try:
-        weight = float(normalise(value).rstrip("分"))
+        weight = float(normalise(value).rstrip("分%"))
     except ValueError:
         error("分值", f"不是数字：{normalise(value)}")
         return 1.0
