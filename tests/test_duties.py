@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.runtime import Runtime
@@ -125,3 +126,42 @@ def test_a_weekly_duty_gets_one_yellow_day() -> None:
     assert nudges([item], at(D(2026, 11, 24), 10)) == set()  # 3 workdays left
     assert nudges([Item(1, 1, "周巡查", "A", deadline)], at(D(2026, 11, 24), 10)) == {YELLOW}
     assert nudges([item], at(D(2026, 11, 26), 10)) == {YELLOW}  # 1 workday left
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_demo_duties_and_targets_on_the_task_page(rt: Runtime) -> None:
+    import html
+
+    from bot.app import create_app
+    from bot.devtools.demo import TASK_COUNT, load_demo
+    from bot.web.auth import create_account
+    from tests.test_web import PASSWORD, csrf
+
+    with rt.sessions() as s:
+        load_demo(s, rt.today(), rt.tz)
+        create_account(s, "duchashi", PASSWORD)
+        s.commit()
+        patrol = s.scalar(select(Task).where(Task.code == TASK_COUNT + 1))
+        assert patrol is not None and patrol.recurrence == {
+            "every": "month",
+            "times": 2,
+            "season": None,
+        }
+        assert sorted((a.unit.code, a.period, a.status) for a in patrol.assignments) == [
+            ("T02", "2026-10", "closed"),
+            ("T02", "2026-11", "in_progress"),
+            ("T03", "2026-10", "in_progress"),
+            ("T03", "2026-11", "in_progress"),
+        ]
+    # The scheduler finds the demo's occurrences already made.
+    assert [
+        m.task_code for m in materialize_due(rt.sessions, rt.config.rules, rt.calendar, rt.now())
+    ] == []
+    c = create_app(runtime=rt, TESTING=True).test_client()
+    c.post("/login", data={"username": "duchashi", "password": PASSWORD, "csrf_token": csrf(c)})
+    page = html.unescape(c.get(f"/task/{TASK_COUNT + 1}").get_data(as_text=True))
+    assert "常态化工作" in page and "每月不少于2次" in page
+    assert "2026年11月" in page and "2026年10月" in page and "1/2 次" in page and "2/2 次" in page
+    assert "关键节点" not in page
+    page = html.unescape(c.get(f"/task/{TASK_COUNT + 3}").get_data(as_text=True))
+    assert "量化指标" in page and "目标 5000头" in page and "3200头" in page and "64%" in page
