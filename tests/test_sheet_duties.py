@@ -285,3 +285,24 @@ def test_deadlines_without_a_day_read_as_the_last_day_they_allow(
 
     assert loose_deadline(text, 2026) == deadline
     assert read_duty(text, "开展整治", DEFAULT_SEASONS) is None  # dated, not recurring
+
+
+def test_role_notes_beside_unit_names_are_not_part_of_them(office: Runtime) -> None:
+    extra = [
+        [
+            2,
+            None,
+            "整治黑臭水体",
+            "县发改局（牵头），县财政局",
+            "河西乡（牵头）、城关镇等",
+            "2026年6月—9月",
+        ]
+    ]
+    report = imported(office, add_units=True, extra=extra)
+    assert report.ok, report.errors
+    assert "县财政局（部门）" not in report.unknown_units  # only the lead's first unit counts
+    with office.sessions() as s:
+        task = s.scalar(select(Task).where(Task.content == "整治黑臭水体"))
+        assert task is not None and task.deadline == dt.date(2026, 9, 30)
+        assert task.lead_unit is not None and task.lead_unit.name == "县发改局"
+        assert {a.unit.name for a in task.assignments} == {"河西乡", "城关镇"}

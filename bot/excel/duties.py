@@ -148,7 +148,7 @@ def loose_deadline(text: str, year: int) -> dt.date | None:
     → 12月31日, 上半年 → 6月30日, 三季度(末) → 9月30日, 2026年12月 / 6-9月 → the month's
     end, 10月中旬 → 10月20日, 12.31 → 12月31日. None when the text is none of these."""
     cell = re.sub(r"\s+", "", text or "")
-    m = re.match(r"^(?:(\d{4})年)?(?:全年|年内|本年度?|每年|每半年|下半年)", cell)
+    m = re.match(r"^(?:(\d{4})年)?(?:全年|年内|本年度?|每年|每半年|下半年|按时间节点|按节点)", cell)
     if m:
         return dt.date(int(m.group(1) or year), 12, 31)
     m = re.match(r"^(?:(\d{4})年)?上半年", cell)
@@ -158,13 +158,16 @@ def loose_deadline(text: str, year: int) -> dt.date | None:
     if m:
         return _month_end(int(m.group(1) or year), 3 * QUARTER_NUMBERS[m.group(2)])
     m = re.match(
-        r"^(?:(\d{4})年)?(?:\d{1,2}[-—~至到])?(\d{1,2})月(上旬|中旬|下旬|份)?(?:前|之前|以前|底)?",
+        r"^(?:(\d{4})年)?(?:\d{1,2}月?[-—~至到])?(\d{1,2})月(上旬|中旬|下旬|份)?(?:前|之前|以前|底)?",
         cell,
     )
     if m and 1 <= int(m.group(2)) <= 12:
         y, month = int(m.group(1) or year), int(m.group(2))
         day = MONTH_PART.get(m.group(3) or "")
         return dt.date(y, month, day) if day else _month_end(y, month)
+    m = re.match(r"^(\d{4})\.(\d{1,2})(?:前|之前|底)?$", cell)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return _month_end(int(m.group(1)), int(m.group(2)))
     m = re.match(r"^(\d{1,2})\.(\d{1,2})(?:前|之前)?$", cell)
     if m:
         try:

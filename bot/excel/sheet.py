@@ -61,6 +61,8 @@ UNIT_SPLIT = re.compile(r"[、，,；;/\s\u3000]+")
 SEGMENT_SPLIT = re.compile(r"[；;。\n]+")
 SECTION = re.compile(r"^[（(]?[一二三四五六七八九十]+[）)、.．]\s*")
 OFFSET = re.compile(r"(?:前|提前)\s*(\d{1,3})\s*个?\s*工作日|(\d{1,3})\s*个?\s*工作日\s*前")
+# A unit's role written beside its name in the units cell.
+ROLE_NOTE = re.compile(r"(?:\((?:牵头|配合|负责|主责|协助|参与|责任)\)|等)$")
 # Words that say when, not what: no milestone to spread ("尽快" is refused as before).
 VAGUE = re.compile(r"^(?:尽快|立即|及时|按时|按要求|适时|随时)")
 # "各乡镇", "县直各部门": every unit of that kind.
@@ -281,10 +283,13 @@ def parse_row(
     unit_ids = _units(cell("units"), directory, error)
     lead_id = None
     if normalise(cell("lead")):
-        lead = directory.find(str(cell("lead")).split("、")[0])
+        # The first unit named leads ("县发改局（牵头）、县财政局", "县发改局，县财政局").
+        first = next(t for t in UNIT_SPLIT.split(str(cell("lead")).strip()) if t)
+        first = ROLE_NOTE.sub("", normalise(first))
+        lead = directory.find(first)
         if lead is None:
             error("牵头单位", f"未知单位：{normalise(cell('lead'))}")
-            _missing(directory, normalise(str(cell("lead")).split("、")[0]))
+            _missing(directory, first)
         else:
             lead_id = lead.id
     duty = read_duty(str(cell("deadline") or ""), content, reading.seasons)
@@ -344,7 +349,7 @@ def _units(value: Any, directory: Directory, error: Any) -> list[int]:
     ids: list[int] = []
     unknown: list[str] = []
     for token in UNIT_SPLIT.split(str(value or "")):
-        token = normalise(token)
+        token = ROLE_NOTE.sub("", normalise(token))  # "县发改局(牵头)", "县财政局等"
         if not token:
             continue
         group = next((k for w, k in GROUP_WORDS.items() if token.endswith(w)), None)
