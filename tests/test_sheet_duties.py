@@ -34,6 +34,7 @@ HEADER = [
     "关键节点",
     "权重",
     "目标值",
+    "重点工作权重",
 ]
 PLANS = {"生态环境保护": ({"name": "排查", "offset": 20}, {"name": "整改", "offset": 5})}
 
@@ -44,12 +45,23 @@ def office_workbook(extra: list[list[Any]] = ()) -> io.BytesIO:  # type: ignore[
     assert ws is not None
     ws.title = "2026年重点工作"
     ws.append(["XX县2026年度九项重点工作任务推进台账"])
-    ws.merge_cells("A1:I1")
+    ws.merge_cells("A1:J1")
     ws.append(["填报单位：县委县政府督查室", None, None, None, None, "填报时间：2026年11月20日"])
     ws.append(HEADER)
     rows: list[list[Any]] = [
         ["一、河湖长制"],
-        [1, "河湖长制", "各乡镇河长每月巡河不少于2次", "县发改局", "城关镇、河西乡", "长期", ""],
+        [
+            1,
+            "河湖长制",
+            "各乡镇河长每月巡河不少于2次",
+            "县发改局",
+            "城关镇、河西乡",
+            "长期",
+            "",
+            None,
+            None,
+            2,
+        ],
         ["二、防汛抗旱"],
         [1, "防汛抗旱", "汛期每日报送雨水情", "县水利局", "县水利局", "汛期每日"],
         ["三、森林草原防灭火"],
@@ -65,6 +77,7 @@ def office_workbook(extra: list[list[Any]] = ()) -> io.BytesIO:  # type: ignore[
             "完成春季出栏；完成秋季出栏",
             2,
             "5000头",
+            "2.5",
         ],
         ["五、一网通办"],
         [
@@ -89,7 +102,7 @@ def office_workbook(extra: list[list[Any]] = ()) -> io.BytesIO:  # type: ignore[
         ws.append(row)
     for r in range(4, 4 + len(rows)):  # section rows span the sheet, as offices merge them
         if ws.cell(r, 2).value is None and ws.cell(r, 3).value is None:
-            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=9)
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=10)
     # 重点工作 merged down over the 安全生产 rows, as sheets group tasks under their key work.
     ws.merge_cells("B15:B16")
     buf = io.BytesIO()
@@ -154,6 +167,9 @@ def test_import_with_add_units_then_export_and_reimport_unchanged(
         tasks = {t.content: t for t in s.scalars(select(Task))}
         patrol = tasks["各乡镇河长每月巡河不少于2次"]
         assert patrol.recurrence == {"every": "month", "times": 2, "season": None}
+        # 重点工作权重: 河湖长制 moved from 1.5 to 2, 牦牛产业集群 created with 2.5.
+        assert (patrol.key_work.weight, tasks["全年牦牛出栏"].key_work.weight) == (2, 2.5)
+        assert "重点工作 河湖长制：权重 1.5 → 2" in report.updated
         rows = sorted((a.unit.code, a.period, a.period_deadline) for a in patrol.assignments)
         assert rows == [
             ("CGZ", "2026-11", dt.date(2026, 11, 30)),

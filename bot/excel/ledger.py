@@ -40,7 +40,7 @@ from schedules.plan import milestone_dates
 from schedules.recurrence import Recurrence
 
 HEADER = ["序号", "重点工作", "任务内容", "牵头单位", "责任单位", "完成时限", "关键节点", "分值"]
-EXTRA = ["完成情况", "灯", "目标"]
+EXTRA = ["完成情况", "灯", "目标", "重点工作权重"]
 # Unit aliases the office keeps (`duban alias`): {"县应急局": "县应急管理局"}.
 ALIASES_KEY = "unit_aliases"
 # The sheet's 灯 column: "已完成" rather than the light's short "完成".
@@ -262,12 +262,13 @@ def _apply(
     # sheets restart numbering in each section).
     use_seq = None not in seqs and len(set(seqs)) == len(seqs)
     source = f"import:{report.sheet}"
+    _key_work_weights(session, tasks, key_works, report, actor=actor, now=now, source=source)
     for t in tasks:
         task = existing.get((t.key_work, t.content))
         names = "、".join(units[i].name for i in t.unit_ids)
         if task is None:
             if t.key_work not in key_works:
-                key_works[t.key_work] = KeyWork(name=t.key_work)
+                key_works[t.key_work] = KeyWork(name=t.key_work, weight=t.work_weight or 1.0)
                 session.add(key_works[t.key_work])
             if use_seq and t.seq is not None and t.seq not in taken:
                 code = t.seq
@@ -329,6 +330,39 @@ def _apply(
                 + "、".join(units[i].name for i in kept)
                 + "：台账行保留（需删除请在系统中处理）"
             )
+
+
+def _key_work_weights(
+    session: Session,
+    tasks: list[SheetTask],
+    key_works: dict[str, KeyWork],
+    report: ImportReport,
+    *,
+    actor: str,
+    now: dt.datetime,
+    source: str,
+) -> None:
+    """A 重点工作权重 column moves the weights of key works already known (new ones are
+    created with theirs), each change reported and audited once."""
+    done: set[str] = set()
+    for t in tasks:
+        kw = key_works.get(t.key_work)
+        if kw is None or t.work_weight is None or t.key_work in done:
+            continue
+        done.add(t.key_work)
+        if kw.weight != t.work_weight:
+            report.updated.append(f"重点工作 {kw.name}：权重 {kw.weight:g} → {t.work_weight:g}")
+            audit(
+                session,
+                at=now,
+                actor=actor,
+                source=source,
+                action="import_update",
+                entity="key_work",
+                entity_id=kw.id,
+                weight=[kw.weight, t.work_weight],
+            )
+            kw.weight = t.work_weight
 
 
 def _update(task: Task, t: SheetTask, units: dict[int, Unit]) -> list[str]:
@@ -444,12 +478,14 @@ def export_ledger(
                 target_label(task.target_value, task.target_unit)
                 if task.target_value is not None
                 else "",
+                task.key_work.weight,
             ]
         )
         if rec is None:
             ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
         n += 1
-    for col, width in zip("ABCDEFGHIJK", (6, 14, 40, 14, 28, 14, 36, 6, 40, 8, 10), strict=True):
+    widths = (6, 14, 40, 14, 28, 14, 36, 6, 40, 8, 10, 8)
+    for col, width in zip("ABCDEFGHIJKL", widths, strict=True):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=3):
         for cell in row:

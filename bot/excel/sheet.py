@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # Column → the header texts that name it (after spaces are removed; a header may carry a
 # note after these, e.g. "完成时限（年月日）").
 COLUMNS: dict[str, tuple[str, ...]] = {
+    # First, so "重点工作权重" is not read as the 重点工作 column.
+    "kw_weight": ("重点工作权重", "工作权重", "类别权重"),
     "seq": ("序号", "编号", "任务编号"),
     "key_work": ("重点工作", "工作类别", "类别", "工作领域"),
     "content": (
@@ -130,6 +132,7 @@ class SheetTask:
     read_as: str = ""
     target_value: float | None = None
     target_unit: str = ""
+    work_weight: float | None = None  # the key work's weight in a unit's score
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,7 @@ def parse_row(
             if not plan and earlier:
                 plan = sorted_plan(_milestones(earlier, deadline, cal, "完成时限", error))
     weight = _weight(cell("weight"), error)
+    work_weight = _weight(cell("kw_weight"), error) if normalise(cell("kw_weight")) else None
     target: tuple[float, str] | None = None
     try:
         target = read_target(cell("target"))
@@ -328,6 +332,7 @@ def parse_row(
             duty.how if duty else "",
             target[0] if target else None,
             target[1] if target else "",
+            work_weight,
         ),
         [],
     )
@@ -505,7 +510,14 @@ def _check_duplicates(result: SheetResult) -> None:
     seen: dict[tuple[str, str], int] = {}
     # 序号 may restart in each key work's section, never repeat inside one.
     seqs: dict[tuple[str, int], int] = {}
+    work_weights: dict[str, tuple[float, int]] = {}
     for t in result.tasks:
+        if t.work_weight is not None:
+            first_weight, row = work_weights.setdefault(t.key_work, (t.work_weight, t.row))
+            if first_weight != t.work_weight:
+                result.errors.append(
+                    RowError(t.row, "重点工作权重", f"与第 {row} 行（同一重点工作）不同")
+                )
         if t.seq is not None:
             first = seqs.setdefault((t.key_work, t.seq), t.row)
             if first != t.row:
