@@ -97,6 +97,9 @@ def office_workbook(extra: list[list[Any]] = ()) -> io.BytesIO:  # type: ignore[
         ["七、生态环境保护"],
         [1, None, "开展大气污染防治", "县发改局", "河西乡", "12月底", "完成排查；完成整改"],
         *extra,
+        # What offices put under the table: a remark and the signatures.
+        ["备注：本表由县委县政府督查室汇总，每月25日前更新"],
+        ["填表人：王五", None, None, "审核人：李四"],
     ]
     for row in rows:
         ws.append(row)
@@ -322,3 +325,31 @@ def test_role_notes_beside_unit_names_are_not_part_of_them(office: Runtime) -> N
         assert task is not None and task.deadline == dt.date(2026, 9, 30)
         assert task.lead_unit is not None and task.lead_unit.name == "县发改局"
         assert {a.unit.name for a in task.assignments} == {"河西乡", "城关镇"}
+
+
+def test_the_dashboard_dry_run_shows_units_aliases_and_duties(office: Runtime) -> None:
+    import re
+
+    from bot.app import create_app
+    from bot.web.auth import create_account
+
+    with office.sessions() as s:
+        create_account(s, "duchashi", "correct horse battery", member_userid="dcs_sup")
+        s.commit()
+    client = create_app(runtime=office, TESTING=True).test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token
+    data = {"username": "duchashi", "password": "correct horse battery", "csrf_token": token[1]}
+    assert client.post("/login", data=data).status_code == 302
+    page = client.get("/ledger/import").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    form = {"csrf_token": token[1], "dry_run": "1", "year": "2026"}
+    r = client.post("/ledger/import", data={**form, "file": (office_workbook(), "台账.xlsx")})
+    assert r.status_code == 422 and "未登记的单位" in r.text and "南坝镇（乡镇）" in r.text
+    form["add_units"] = "1"
+    r = client.post("/ledger/import", data={**form, "file": (office_workbook(), "台账.xlsx")})
+    assert r.status_code == 200, r.text
+    assert "新建单位" in r.text and "县应急局 → 县应急管理局（别名）" in r.text
+    assert "常态化工作" in r.text and "每月不少于2次" in r.text
+    assert count(office, Task) == 5  # a dry run: the county's own five tasks only

@@ -248,6 +248,8 @@ def parse_rows(
         if (len(set(texts)) == 1 and len(texts) > 1) or _is_section(texts, cell("content")):
             section = SECTION.sub("", texts[0])  # "一、安全生产" spanning the row
             continue
+        if not any(normalise(cell(c)) for c in REQUIRED):
+            continue  # a note or signature row ("填表人：…  审核人：…"), not a task
         task, errors = parse_row(number, cell, section, directory, cal, year, reading)
         result.errors.extend(errors)
         if task is not None:

@@ -68,6 +68,7 @@ def ledger_import() -> Any:
                     actor=f"web:{g.user['name']}",
                     year=year,
                     dry_run=bool(request.form.get("dry_run")),
+                    add_units=bool(request.form.get("add_units")),
                 )
             except LedgerFileError as exc:
                 problem, status = str(exc), 400
