@@ -39,7 +39,10 @@ HEADER = [
 PLANS = {"生态环境保护": ({"name": "排查", "offset": 20}, {"name": "整改", "offset": 5})}
 
 
-def office_workbook(extra: list[list[Any]] = ()) -> io.BytesIO:  # type: ignore[assignment]
+def office_workbook(
+    extra: list[list[Any]] = (),  # type: ignore[assignment]
+    unit_sheet: list[list[Any]] | None = None,
+) -> io.BytesIO:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -108,6 +111,11 @@ def office_workbook(extra: list[list[Any]] = ()) -> io.BytesIO:  # type: ignore[
             ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=10)
     # 重点工作 merged down over the 安全生产 rows, as sheets group tasks under their key work.
     ws.merge_cells("B15:B16")
+    if unit_sheet is not None:  # a second sheet listing units and their kinds
+        units = wb.create_sheet("单位")
+        units.append(["单位名称", "类型"])
+        for row in unit_sheet:
+            units.append(row)
     buf = io.BytesIO()
     wb.save(buf)
     buf.seek(0)
@@ -353,3 +361,15 @@ def test_the_dashboard_dry_run_shows_units_aliases_and_duties(office: Runtime) -
     assert "新建单位" in r.text and "县应急局 → 县应急管理局（别名）" in r.text
     assert "常态化工作" in r.text and "每月不少于2次" in r.text
     assert count(office, Task) == 5  # a dry run: the county's own five tasks only
+
+
+def test_a_units_sheet_gives_the_kind_of_new_units(office: Runtime) -> None:
+    extra = [[2, None, "开展湿地保护巡查", "", "黄河源管委会", "12月底"]]
+    sheet = office_workbook(extra, unit_sheet=[["黄河源管委会", "乡镇"], ["县林草局", "部门"]])
+    dry = run_import(office, sheet, actor="test", year=2026, dry_run=True)
+    assert "黄河源管委会（乡镇）" in dry.unknown_units  # by its name alone: a department
+    sheet.seek(0)
+    report = run_import(office, sheet, actor="test", year=2026, dry_run=False, add_units=True)
+    assert report.ok, report.errors
+    with office.sessions() as s:
+        assert s.scalar(select(Unit.kind).where(Unit.name == "黄河源管委会")) == "township"

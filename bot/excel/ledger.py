@@ -27,6 +27,7 @@ from bot.excel.sheet import (
     directory_from,
     parse_rows,
     read_cells,
+    read_unit_kinds,
     sorted_plan,
 )
 from bot.runtime import Runtime
@@ -108,14 +109,14 @@ def import_ledger(
     aliases = load_aliases(session)
     reading = Reading(cfg.rules.plans, cfg.rules.seasons)
     title, cells = read_cells(source)
+    kinds = read_unit_kinds(source)  # a 单位 sheet may say what a new unit is
     directory = directory_from(units, aliases)
     sheet = parse_rows(title, cells, directory, cal, year, reading)
     if directory.missing:
-        report.unknown_units = [
-            f"{n}（{UNIT_KIND_LABELS.get(unit_kind(n), unit_kind(n))}）" for n in directory.missing
-        ]
+        new_kinds = {n: kinds.get(n) or unit_kind(n) for n in directory.missing}
+        report.unknown_units = [f"{n}（{UNIT_KIND_LABELS[k]}）" for n, k in new_kinds.items()]
         if add_units:
-            made = _add_units(session, directory.missing, units, actor=actor, now=now)
+            made = _add_units(session, new_kinds, units, actor=actor, now=now)
             report.added_units = [f"{u.name}（{u.kind_label}，代码 {u.code}）" for u in made]
             units += made
             directory = directory_from(units, aliases)
@@ -158,17 +159,23 @@ def save_aliases(session: Session, aliases: dict[str, str]) -> None:
 
 
 def _add_units(
-    session: Session, names: list[str], existing: list[Unit], *, actor: str, now: dt.datetime
+    session: Session,
+    kinds: dict[str, str],
+    existing: list[Unit],
+    *,
+    actor: str,
+    now: dt.datetime,
 ) -> list[Unit]:
-    """New units for names the sheet gives, coded U001, U002 … (the office may recode them)."""
+    """New units for names the sheet gives (name → kind), coded U001, U002 … (the office
+    may recode them)."""
     taken = {u.code for u in existing}
     made = []
     n = 0
-    for name in names:
+    for name, kind in kinds.items():
         n += 1
         while f"U{n:03d}" in taken:
             n += 1
-        unit = Unit(code=f"U{n:03d}", name=name, kind=unit_kind(name), webhook_keys=[])
+        unit = Unit(code=f"U{n:03d}", name=name, kind=kind, webhook_keys=[])
         taken.add(unit.code)
         session.add(unit)
         made.append(unit)

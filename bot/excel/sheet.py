@@ -187,6 +187,43 @@ def read_cells(source: str | Path | IO[bytes]) -> tuple[str, list[list[Any]]]:
     return ws.title, rows
 
 
+UNIT_SHEETS = ("单位", "单位名单", "单位清单", "责任单位")
+KIND_WORDS = {"乡镇": "township", "乡": "township", "镇": "township", "街道": "township"}
+KIND_WORDS |= {"部门": "department", "县直部门": "department", "单位": "department"}
+
+
+def read_unit_kinds(source: str | Path | IO[bytes]) -> dict[str, str]:
+    """A workbook's 单位 sheet (单位名称 | 类型: 乡镇 / 部门), if it has one: name → kind.
+    Read after `read_cells` has accepted the same workbook."""
+    if hasattr(source, "seek"):
+        source.seek(0)
+    wb = load_workbook(source, read_only=True, data_only=True)
+    try:
+        ws = next((wb[n] for n in UNIT_SHEETS if n in wb.sheetnames), None)
+        if ws is None:
+            return {}
+        kinds: dict[str, str] = {}
+        name_col = kind_col = None
+        for row in ws.iter_rows(values_only=True):
+            cells = [normalise(v) for v in row]
+            if name_col is None:
+                name_col = next(
+                    (j for j, c in enumerate(cells) if c.startswith(("单位", "名称"))), None
+                )
+                kind_col = next(
+                    (j for j, c in enumerate(cells) if c in ("类型", "类别", "性质")), None
+                )
+                continue
+            if kind_col is None or max(name_col, kind_col) >= len(cells):
+                continue
+            kind = KIND_WORDS.get(cells[kind_col])
+            if cells[name_col] and kind:
+                kinds[cells[name_col]] = kind
+        return kinds
+    finally:
+        wb.close()
+
+
 def find_header(rows: Sequence[Sequence[Any]]) -> tuple[int, dict[str, int]]:
     """(header row index, column → cell index) from the first rows that name the columns."""
     for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
