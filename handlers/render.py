@@ -68,17 +68,19 @@ def _reason(ctx: Context, r: Reason | Mapping[str, Any]) -> str:
 QUARTER_WORDS = ("一", "二", "三", "四")
 
 
-def period_label(key: str) -> str:
+def period_label(key: str, today: dt.date | None = None) -> str:
     """A recurring duty's occurrence in words: 2026年11月, 2026年第四季度, 11月23日起的一周,
-    11月25日 (keys as `schedules.recurrence.period` makes them)."""
+    11月25日 (keys as `schedules.recurrence.period` makes them); a day of another year than
+    `today`'s carries its year."""
     year, _, rest = key.partition("-")
     if rest.startswith("Q"):
         return f"{year}年第{QUARTER_WORDS[int(rest[1:]) - 1]}季度"
     if rest.startswith("W"):
-        return f"{day_label(dt.date.fromisocalendar(int(year), int(rest[1:]), 1))}起的一周"
+        monday = dt.date.fromisocalendar(int(year), int(rest[1:]), 1)
+        return f"{date_label(monday, today)}起的一周"
     if len(rest) == 2:
         return f"{year}年{int(rest)}月"
-    return day_label(dt.date.fromisoformat(key))
+    return date_label(dt.date.fromisoformat(key), today)
 
 
 def amount_label(amount: float) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from models import Assignment, Task
 from schedules.calendar import WorkCalendar
@@ -51,38 +51,53 @@ def next_occurrence(
 def materialize(
     session: Session, today: dt.date, rules: Rules, cal: WorkCalendar
 ) -> list[Materialized]:
-    """Make today's occurrence row of every recurring task for each of its units."""
+    """Make today's occurrence row of every recurring task for each of its units.
+
+    Three small queries whatever the history: the recurring tasks, their (task, unit)
+    pairs, and the rows already holding today's keys or none yet ("" as imported)."""
     tasks = session.scalars(
-        select(Task)
-        .where(Task.recurrence.is_not(None))
-        .options(selectinload(Task.assignments))
-        .order_by(Task.code)
+        select(Task).where(Task.recurrence.is_not(None)).order_by(Task.code)
     ).all()
+    due = {t.id: (t, occ) for t in tasks if (occ := next_occurrence(t, today, rules, cal))}
+    if not due:
+        return []
+    pairs = session.execute(
+        select(Assignment.task_id, Assignment.unit_id)
+        .where(Assignment.task_id.in_(due))
+        .distinct()
+        .order_by(Assignment.task_id, Assignment.unit_id)
+    ).all()
+    keys = {occ.key for _, occ in due.values()} | {""}
+    rows: dict[tuple[int, int], list[Assignment]] = {}
+    for a in session.scalars(
+        select(Assignment)
+        .where(Assignment.task_id.in_(due), Assignment.period.in_(keys))
+        .order_by(Assignment.id)
+    ):
+        rows.setdefault((a.task_id, a.unit_id), []).append(a)
     done: list[Materialized] = []
-    for task in tasks:
-        occ = next_occurrence(task, today, rules, cal)
-        if occ is None:
+    for task_id, unit_id in pairs:
+        task, occ = due[task_id]
+        have = rows.get((task_id, unit_id), [])
+        if any(a.period == occ.key for a in have):
             continue
-        units: dict[int, list[Assignment]] = {}
-        for a in task.assignments:
-            units.setdefault(a.unit_id, []).append(a)
-        for unit_id, rows in units.items():
-            if any(a.period == occ.key for a in rows):
-                continue
-            blank = next((a for a in rows if a.period == ""), None)
-            if blank is not None:  # a row as imported or created: it becomes this occurrence
-                blank.period, blank.period_deadline = occ.key, occ.deadline
-                done.append(Materialized(task.code, unit_id, occ.key, occ.deadline, False))
-                continue
-            try:
-                with session.begin_nested():
-                    session.add(
-                        Assignment(
-                            task=task, unit_id=unit_id, period=occ.key, period_deadline=occ.deadline
-                        )
+        blank = next((a for a in have if a.period == ""), None)
+        if blank is not None:  # a row as imported or created: it becomes this occurrence
+            blank.period, blank.period_deadline = occ.key, occ.deadline
+            done.append(Materialized(task.code, unit_id, occ.key, occ.deadline, False))
+            continue
+        try:
+            with session.begin_nested():
+                session.add(
+                    Assignment(
+                        task_id=task_id,
+                        unit_id=unit_id,
+                        period=occ.key,
+                        period_deadline=occ.deadline,
                     )
-            except IntegrityError:  # a concurrent run made it first
-                continue
-            done.append(Materialized(task.code, unit_id, occ.key, occ.deadline, True))
+                )
+        except IntegrityError:  # a concurrent run made it first
+            continue
+        done.append(Materialized(task.code, unit_id, occ.key, occ.deadline, True))
     session.flush()
     return done

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.runtime import Runtime
@@ -125,3 +126,89 @@ def test_a_weekly_duty_gets_one_yellow_day() -> None:
     assert nudges([item], at(D(2026, 11, 24), 10)) == set()  # 3 workdays left
     assert nudges([Item(1, 1, "周巡查", "A", deadline)], at(D(2026, 11, 24), 10)) == {YELLOW}
     assert nudges([item], at(D(2026, 11, 26), 10)) == {YELLOW}  # 1 workday left
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_demo_duties_and_targets_on_the_task_page(rt: Runtime) -> None:
+    import html
+
+    from bot.app import create_app
+    from bot.devtools.demo import TASK_COUNT, load_demo
+    from bot.web.auth import create_account
+    from tests.test_web import PASSWORD, csrf
+
+    with rt.sessions() as s:
+        load_demo(s, rt.today(), rt.tz)
+        create_account(s, "duchashi", PASSWORD)
+        s.commit()
+        patrol = s.scalar(select(Task).where(Task.code == TASK_COUNT + 1))
+        assert patrol is not None and patrol.recurrence == {
+            "every": "month",
+            "times": 2,
+            "season": None,
+        }
+        assert sorted((a.unit.code, a.period, a.status) for a in patrol.assignments) == [
+            ("T02", "2026-10", "closed"),
+            ("T02", "2026-11", "in_progress"),
+            ("T03", "2026-10", "in_progress"),
+            ("T03", "2026-11", "in_progress"),
+        ]
+    # The scheduler finds the demo's occurrences already made.
+    assert [
+        m.task_code for m in materialize_due(rt.sessions, rt.config.rules, rt.calendar, rt.now())
+    ] == []
+    c = create_app(runtime=rt, TESTING=True).test_client()
+    c.post("/login", data={"username": "duchashi", "password": PASSWORD, "csrf_token": csrf(c)})
+    page = html.unescape(c.get(f"/task/{TASK_COUNT + 1}").get_data(as_text=True))
+    assert "常态化工作" in page and "每月不少于2次" in page
+    assert "2026年11月" in page and "2026年10月" in page and "1/2 次" in page and "2/2 次" in page
+    assert "关键节点" not in page
+    page = html.unescape(c.get(f"/task/{TASK_COUNT + 3}").get_data(as_text=True))
+    assert "量化指标" in page and "目标 5000头" in page and "3200头" in page and "64%" in page
+
+
+def test_migration_0005_keeps_rows_and_downgrades_to_one_row_per_unit(engine: object) -> None:
+    from alembic import command
+    from sqlalchemy import Engine, MetaData, Table, insert, text
+
+    from models.migrate import alembic_config, upgrade
+
+    assert isinstance(engine, Engine)
+    command.downgrade(alembic_config(engine), "0004")
+    now = dt.datetime(2026, 11, 25, 2)
+    # Plain SQL: the JSON columns are text to MariaDB's reflection, JSON to the others'.
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO unit (id, code, name, kind, webhook_keys, created_at) "
+            "VALUES (1, 'HXX', '河西乡', 'township', '[]', :now)",
+            "INSERT INTO key_work (id, name, weight) VALUES (1, '河湖长制', 1.0)",
+            "INSERT INTO task (id, code, key_work_id, content, deadline, weight, plan, "
+            "target_unit, recurrence, created_at) VALUES (1, 21, 1, '巡河', :end, 1.0, '[]', '', "
+            '\'{"every": "month"}\', :now)',
+            "INSERT INTO assignment (id, task_id, unit_id, status, percent, count, updated_at) "
+            "VALUES (1, 1, 1, 'not_started', 0, 0, :now)",
+        ):
+            conn.execute(text(sql), {"now": now, "end": D(2026, 12, 31)})
+    upgrade(engine)
+    with engine.connect() as conn:
+        after = Table("assignment", MetaData(), autoload_with=conn)
+        assert conn.execute(select(after.c.id, after.c.period)).all() == [(1, "")]
+    with engine.begin() as conn:  # a second occurrence of the same unit: only 0005 allows it
+        conn.execute(
+            insert(after).values(
+                id=2,
+                task_id=1,
+                unit_id=1,
+                status="not_started",
+                percent=0,
+                count=0,
+                period="2026-12",
+                period_deadline=D(2026, 12, 31),
+                updated_at=now,
+            )
+        )
+    command.downgrade(alembic_config(engine), "0004")
+    with engine.connect() as conn:
+        before = Table("assignment", MetaData(), autoload_with=conn)
+        assert conn.execute(select(before.c.id)).scalars().all() == [1]
+    upgrade(engine)

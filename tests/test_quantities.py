@@ -135,3 +135,7 @@ def test_a_number_for_a_plain_task_is_a_progress_note(rt: Runtime, county: Count
     assert "已记录进度" in reply
     with rt.sessions() as s:
         assert s.scalars(select(Progress.text)).all() == ["#2 已更新台账3份"]
+
+
+def test_help_shows_how_to_report_quantities(rt: Runtime, county: County) -> None:
+    assert "#21 本月已巡河2次" in say(rt, county.liaison_one, "帮助")

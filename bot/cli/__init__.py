@@ -7,6 +7,7 @@ import sys
 import click
 
 from bot.cli import (
+    aliases,
     backup,
     chat,
     corpus,
@@ -24,7 +25,7 @@ from bot.config import ConfigError
 
 __all__ = ["cli", "main"]
 # Importing a command module registers its commands on the group.
-del backup, chat, corpus, ledger, ledger_excel, ops, people, rank, report, spot_check, tick
+del aliases, backup, chat, corpus, ledger, ledger_excel, ops, people, rank, report, spot_check, tick
 
 
 def main() -> None:

@@ -47,6 +47,8 @@ def read_bytes(source: str | Path | IO[bytes], limit: int) -> bytes:
     if isinstance(source, str | Path):
         with open(source, "rb") as f:
             return f.read(limit + 1)
+    if source.seekable():  # the same upload is read again (a 单位 sheet, --add-units)
+        source.seek(0)
     return source.read(limit + 1)
 
 
@@ -98,16 +100,26 @@ def measure(xml: IO[bytes], limits: ExcelConfig) -> Extent:
     return Extent(rows, columns, tuple(merges))
 
 
-def read_values(source: str | Path | IO[bytes], limits: ExcelConfig) -> tuple[str, list[list[Any]]]:
-    """The first sheet's title and values, each merged range's cells carrying its top-left
-    value. Raises SheetTooLarge for a workbook beyond the bounds, ValueError-family errors
+def read_values(
+    source: str | Path | IO[bytes], limits: ExcelConfig, names: tuple[str, ...] = ()
+) -> tuple[str, list[list[Any]]]:
+    """The first sheet's (or the first sheet named in `names`: ("", []) when there is
+    none) title and values, each merged range's cells carrying its top-left value. Raises
+    SheetTooLarge for a workbook beyond the bounds, ValueError-family errors
     (zipfile.BadZipFile, KeyError, XML errors) for one that is no workbook."""
     data = read_bytes(source, limits.max_upload_bytes)
     zf = check_zip(data, limits)
     wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    ws: Any
     try:
-        ws = wb.worksheets[0]
-        with zf.open(ws._worksheet_path) as xml:  # type: ignore[attr-defined]
+        if names:
+            found = next((n for n in names if n in wb.sheetnames), None)
+            if found is None:
+                return "", []
+            ws = wb[found]
+        else:
+            ws = wb.worksheets[0]
+        with zf.open(ws._worksheet_path) as xml:  # openpyxl's read-only sheet knows its part
             extent = measure(xml, limits)
         rows: list[list[Any]] = []
         if extent.rows and extent.columns:

@@ -16,21 +16,28 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from bot.config import ExcelConfig
-from bot.excel.sheet import Directory, LedgerFileError, SheetResult, parse_sheet
+from bot.excel.sheet import Directory, LedgerFileError, Reading, SheetResult, parse_sheet
 from schedules.calendar import WorkCalendar
 
 log = logging.getLogger(__name__)
 
 
 def parse_in_child(
-    data: bytes, directory: Directory, cal: WorkCalendar, year: int, limits: ExcelConfig
+    data: bytes,
+    directory: Directory,
+    cal: WorkCalendar,
+    year: int,
+    limits: ExcelConfig,
+    reading: Reading | None = None,
 ) -> SheetResult:
     """The parsed sheet, or LedgerFileError when the file is no ledger or reading it
     exceeds parse_timeout_seconds or parse_memory_mb."""
     # spawn, not fork: the parent has threads (scheduler, relay) and open connections.
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(send, data, directory, cal, year, limits), daemon=True)
+    child = ctx.Process(
+        target=_child, args=(send, data, directory, cal, year, limits, reading), daemon=True
+    )
     child.start()
     send.close()
     try:
@@ -68,6 +75,7 @@ def _child(
     cal: WorkCalendar,
     year: int,
     limits: ExcelConfig,
+    reading: Reading | None,
 ) -> None:
     import resource
 
@@ -75,7 +83,7 @@ def _child(
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     result: tuple[str, Any]
     try:
-        result = ("ok", parse_sheet(io.BytesIO(data), directory, cal, year, limits))
+        result = ("ok", parse_sheet(io.BytesIO(data), directory, cal, year, limits, reading))
     except LedgerFileError as exc:
         result = ("file", str(exc))
     except MemoryError:

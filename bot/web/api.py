@@ -82,6 +82,10 @@ def task(code: int) -> Any:
                 "deadline": t.deadline.isoformat(),
                 "weight": t.weight,
                 "plan": t.plan,
+                "recurrence": t.recurrence,
+                "target": {"value": t.target_value, "unit": t.target_unit}
+                if t.target_value is not None
+                else None,
                 "rows": [row_json(x, rt().today()) for x in rows],
             }
         )

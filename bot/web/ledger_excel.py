@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.excel.budget import parse_in_child
 from bot.excel.ledger import ImportReport, export_ledger, run_import
-from bot.excel.sheet import Directory, LedgerFileError, SheetResult
+from bot.excel.sheet import Directory, LedgerFileError, Reading, SheetResult
 from bot.web.auth import login_required
 from bot.web.views import bp, rt
 from models import Member
@@ -65,10 +65,11 @@ def ledger_import() -> Any:
             mb = limits.max_upload_bytes / (1024 * 1024)
             problem, status = f"文件超过 {mb:g} MB（excel.max_upload_bytes）", 413
         else:
+            reading = Reading.of(runtime.config.rules)
 
             def parse(directory: Directory, year: int) -> SheetResult:
                 # Bytes in, parsed rows out, in a capped child: never this process's memory.
-                return parse_in_child(data, directory, runtime.calendar, year, limits)
+                return parse_in_child(data, directory, runtime.calendar, year, limits, reading)
 
             try:
                 report = run_import(
@@ -78,6 +79,7 @@ def ledger_import() -> Any:
                     year=year,
                     dry_run=bool(request.form.get("dry_run")),
                     parser=parse,
+                    add_units=bool(request.form.get("add_units")),
                 )
             except LedgerFileError as exc:
                 problem, status = str(exc), 400
