@@ -36,17 +36,13 @@ def register(app: Flask) -> None:
         notice,
         rankings,
         review,
+        spot_checks,
         views,
         wecom_login,
     )
 
-    del (
-        ledger_excel,
-        notice,
-        rankings,
-        review,
-        wecom_login,
-    )  # their routes are on the other blueprints
+    # Their routes are on the other blueprints.
+    del ledger_excel, notice, rankings, review, spot_checks, wecom_login
 
     rt: Runtime = app.extensions["duban"]
     app.secret_key = secret_key(rt)
