@@ -82,3 +82,26 @@ def test_black_listed_units_get_a_self_review_item_and_repeat_offenders_are_flag
         log = s.scalars(select(AuditLog).where(AuditLog.action == "interview_held")).one()
         hxx = s.scalars(select(Unit).where(Unit.code == "HXX")).one()
         assert log.entity_id == hxx.id and log.detail["note"] == "分管领导约谈乡长"
+
+
+def test_red_listed_unit_can_be_asked_for_an_experience_note(rt: Runtime, clock: Clock) -> None:
+    from bot.cli.experience import experience
+
+    two_weeks(rt)
+    clock.set(dt.datetime(2026, 11, 20, 9, tzinfo=UTC))
+    with rt.sessions() as s:
+        freeze(s, rt, "week", *period_bounds("week", D(2026, 11, 17)), D(2026, 11, 20))
+        s.commit()
+    args = ["--period", "week", "--from", "2026-11-16", "--to", "2026-11-22"]
+    state = SimpleNamespace(runtime=rt)
+    refused = CliRunner().invoke(experience, ["河西乡", *args], obj=state)  # black, not red
+    assert refused.exit_code == 1 and "not on a published red list" in refused.output
+    ok = CliRunner().invoke(experience, ["东坝镇", *args], obj=state)
+    assert ok.exit_code == 0 and "已请 东坝镇 报送经验交流材料" in ok.output
+    again = CliRunner().invoke(experience, ["DBZ", *args], obj=state)
+    assert "已被请求过" in again.output
+    with rt.sessions() as s:
+        (task,) = s.scalars(select(Task).where(Task.key_work.has(name="红榜经验交流"))).all()
+        assert task.assignments[0].unit.code == "DBZ" and task.deadline == D(2026, 11, 27)
+        told = [o for o in s.scalars(select(Outbox)) if "【红榜经验交流】" in o.payload["content"]]
+        assert [o.target for o in told] == ["key-DBZ"]

@@ -9,6 +9,7 @@ import click
 from bot.cli import (
     backup,
     chat,
+    experience,
     interview,
     ledger,
     ledger_excel,
@@ -24,7 +25,20 @@ from bot.config import ConfigError
 
 __all__ = ["cli", "main"]
 # Importing a command module registers its commands on the group.
-del backup, chat, interview, ledger, ledger_excel, ops, people, rank, report, spot_check, tick
+del (
+    backup,
+    chat,
+    experience,
+    interview,
+    ledger,
+    ledger_excel,
+    ops,
+    people,
+    rank,
+    report,
+    spot_check,
+    tick,
+)
 
 
 def main() -> None:
