@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from models import CLOSED, REPORTED, Assignment, Task, Unit
 from schedules.calendar import WorkCalendar
-from schedules.judge import Facts, Standing, standing
+from schedules.judge import Facts, Reason, Standing, score, standing
 from schedules.plan import Milestone, effective_plan, milestone_dates
 from schedules.rules import Rules
 
@@ -34,6 +34,10 @@ class LedgerRow:
     deadline: dt.date
     light: Standing
     milestones: tuple[Milestone, ...]
+    # A reported or closed item judged as the scorer judges it: on time, or how late and
+    # what that cost (points lost), so a late completion does not read like a timely one.
+    finish: Reason | None = None
+    finish_lost: float = 0.0
 
     @property
     def ref(self) -> str:
@@ -79,6 +83,13 @@ def row_for(
     milestones = tuple(milestone_dates(deadline, plan, cal))
     status = {REPORTED: "reported", CLOSED: "closed"}.get(a.status, "open")
     lit = standing(Facts(deadline, status, a.percent, milestones), today, rules, cal)
+    finish, lost = None, 0.0
+    if status != "open" and a.reported_at is not None:
+        extended = any(e.status == "approved" for e in a.extensions)
+        done_on = rules.local_day(a.reported_at)
+        judged = score(Facts(deadline, done_on=done_on, extended=extended), done_on, rules, cal)
+        if judged is not None:
+            finish, lost = judged.reason, rules.score_on_time - judged.value
     return LedgerRow(
         assignment_id=a.id,
         task_code=a.task.code,
@@ -94,6 +105,8 @@ def row_for(
         deadline=deadline,
         light=lit,
         milestones=milestones,
+        finish=finish,
+        finish_lost=lost,
     )
 
 
