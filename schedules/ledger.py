@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from models import CLOSED, REPORTED, Assignment, Task, Unit
+from models import CLOSED, LEAD_STAGE, REPORTED, Assignment, Task, Unit
 from schedules.calendar import WorkCalendar
 from schedules.judge import Facts, Reason, Standing, score, standing
 from schedules.plan import Milestone, effective_plan, milestone_dates
 from schedules.rules import Rules
 
+AWAITING_LEAD_REVIEW = "awaiting_lead_review"
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "done": 3}
 
 
@@ -83,6 +84,8 @@ def row_for(
     milestones = tuple(milestone_dates(deadline, plan, cal))
     status = {REPORTED: "reported", CLOSED: "closed"}.get(a.status, "open")
     lit = standing(Facts(deadline, status, a.percent, milestones), today, rules, cal)
+    if status == "reported" and a.review_stage == LEAD_STAGE:
+        lit = replace(lit, reason=Reason(AWAITING_LEAD_REVIEW))  # not the office's turn yet
     finish, lost = None, 0.0
     if status != "open" and a.reported_at is not None:
         extended = any(e.status == "approved" for e in a.extensions)
