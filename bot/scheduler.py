@@ -20,6 +20,7 @@ from bot.jobguard import JobGuard
 from bot.runtime import Runtime
 from handlers.lead_review import enqueue_review_nudges
 from handlers.notices import board_data, broadcast, enqueue_nudges
+from handlers.self_review import assign_self_reviews
 from schedules.board import Board
 from schedules.jobs import Broadcast, materialize_due, publish_due, run_due
 from schedules.lease import acquire, release
@@ -61,7 +62,9 @@ def board_broadcast(rt: Runtime) -> Broadcast:
     def send(session: Session, board: Board, now: dt.datetime) -> int:
         today = rt.config.rules.local_day(now)
         drawn = render_board({**board_data(board), "today": today})
-        return broadcast(session, board, now, today, drawn.png if drawn is not None else None)
+        sent = broadcast(session, board, now, today, drawn.png if drawn is not None else None)
+        assign_self_reviews(session, board, rt.config.rules, rt.calendar, now, today)
+        return sent
 
     return send
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from models import CLOSED, REPORTED, Assignment, Task, Unit
+from models import CLOSED, LEAD_STAGE, REPORTED, Assignment, Task, Unit
 from schedules.calendar import WorkCalendar
-from schedules.judge import Facts, Standing, standing
+from schedules.judge import Facts, Reason, Standing, score, standing
 from schedules.plan import Milestone, effective_plan, milestone_dates
 from schedules.rules import Rules
 
+AWAITING_LEAD_REVIEW = "awaiting_lead_review"
 LIGHT_ORDER = {"red": 0, "yellow": 1, "green": 2, "done": 3}
 
 
@@ -36,6 +37,10 @@ class LedgerRow:
     milestones: tuple[Milestone, ...]
     # A recurring duty's occurrence ("2026-06"); "" for a one-off task.
     period: str = ""
+    # A reported or closed item judged as the scorer judges it: on time, or how late and
+    # what that cost (points lost), so a late completion does not read like a timely one.
+    finish: Reason | None = None
+    finish_lost: float = 0.0
 
     @property
     def ref(self) -> str:
@@ -83,6 +88,15 @@ def row_for(
     milestones = tuple(milestone_dates(deadline, plan, cal))
     status = {REPORTED: "reported", CLOSED: "closed"}.get(a.status, "open")
     lit = standing(Facts(deadline, status, a.percent, milestones), today, rules, cal)
+    if status == "reported" and a.review_stage == LEAD_STAGE:
+        lit = replace(lit, reason=Reason(AWAITING_LEAD_REVIEW))  # not the office's turn yet
+    finish, lost = None, 0.0
+    if status != "open" and a.reported_at is not None:
+        extended = any(e.status == "approved" for e in a.extensions)
+        done_on = rules.local_day(a.reported_at)
+        judged = score(Facts(deadline, done_on=done_on, extended=extended), done_on, rules, cal)
+        if judged is not None:
+            finish, lost = judged.reason, rules.score_on_time - judged.value
     return LedgerRow(
         assignment_id=a.id,
         task_code=a.task.code,
@@ -99,6 +113,8 @@ def row_for(
         light=lit,
         milestones=milestones,
         period=a.period,
+        finish=finish,
+        finish_lost=lost,
     )
 
 

@@ -78,6 +78,9 @@ class Rules:
     # that passed its claim (把关不严) these points, in the period the check failed.
     spot_check_false_report_points: float = 10.0
     spot_check_lax_review_points: float = 5.0
+    # After a publication each black-listed unit must hand in its self-examination (检视)
+    # within this many workdays, as a ledger item of its own (0 turns it off).
+    self_review_workdays: int = 5
     # Chat: how long a numbered question waits for its answer.
     pick_ttl_seconds: int = 600
     # 倒排工期 templates per key work (`[plans]`): milestones for tasks without their own.

@@ -228,6 +228,7 @@ def test_dashboard_review_chain_on_the_task_page(rt: Runtime, county: County, le
     html = office.get("/task/3").get_data(as_text=True)
     assert "待初审 牵头单位县发改局初审后报督查室销号" in text(html)
     assert 'name="action"' not in html  # the office has no button while the lead unit holds it
+    assert "已报完成，待牵头单位初审：逾期3个工作日完成" in text(html)
     token = csrf(office, "/task/3")
     refused = office.post(
         "/task/3/review", data={"csrf_token": token, "unit": "CGZ", "action": "close"}

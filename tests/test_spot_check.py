@@ -156,3 +156,40 @@ def test_penalties_come_off_the_score_and_never_below_zero() -> None:
     out = apply_penalties(base, pens, 100.0)
     assert (out["1"].score, out["2"].score, out["3"].score) == (90.0, 0.0, 90.0)
     assert out["1"].penalties == (pens[0],)
+
+
+def test_dashboard_draws_and_records_a_failed_check(
+    rt: Runtime, county: County, closed_claims: None
+) -> None:
+    from tests.test_lead_review import web_login
+    from tests.test_web import csrf, text
+
+    head = web_login(rt, "fgj", "fgj_head")  # not a supervisor: sees, cannot act
+    assert "<button>随机抽取</button>" not in head.get("/spot-checks").get_data(as_text=True)
+    token = csrf(head, "/spot-checks")
+    form = {"csrf_token": token, "from": "2026-10-26", "to": "2026-11-25", "size": "5"}
+    assert head.post("/spot-checks", data=form).status_code == 403
+
+    office = web_login(rt, "duchashi", county.supervisor)
+    token = csrf(office, "/spot-checks")
+    form["csrf_token"] = token
+    assert office.post("/spot-checks", data=form).status_code == 302
+    page = text(office.get("/spot-checks").get_data(as_text=True))
+    assert "中抽取 3 项" in page and "按种子复算结果一致" in page and "待复查" in page
+    with rt.sessions() as s:
+        from models import SpotCheckItem
+
+        item = next(
+            i
+            for i in s.scalars(select(SpotCheckItem))
+            if i.assignment.task.code == 3 and i.assignment.unit.code == "CGZ"
+        )
+        item_id = item.id
+    no_note = {"csrf_token": token, "result": "failed"}
+    assert office.post(f"/spot-checks/item/{item_id}", data=no_note).status_code == 400
+    failed = {**no_note, "note": "现场仍有杂物堆放"}
+    assert office.post(f"/spot-checks/item/{item_id}", data=failed).status_code == 302
+    page = text(office.get("/spot-checks").get_data(as_text=True))
+    assert "未通过 现场仍有杂物堆放 （城关镇 扣 10 分，县发改局 扣 5 分）" in page
+    assert status_of(rt, 3, "CGZ") == "in_progress"
+    assert office.post(f"/spot-checks/item/{item_id}", data=failed).status_code == 409

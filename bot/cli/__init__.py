@@ -11,6 +11,8 @@ from bot.cli import (
     backup,
     chat,
     corpus,
+    experience,
+    interview,
     ledger,
     ledger_excel,
     ops,
@@ -25,7 +27,22 @@ from bot.config import ConfigError
 
 __all__ = ["cli", "main"]
 # Importing a command module registers its commands on the group.
-del aliases, backup, chat, corpus, ledger, ledger_excel, ops, people, rank, report, spot_check, tick
+del (
+    aliases,
+    backup,
+    chat,
+    corpus,
+    experience,
+    interview,
+    ledger,
+    ledger_excel,
+    ops,
+    people,
+    rank,
+    report,
+    spot_check,
+    tick,
+)
 
 
 def main() -> None:

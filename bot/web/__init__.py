@@ -38,18 +38,14 @@ def register(app: Flask) -> None:
         notice,
         rankings,
         review,
+        spot_checks,
         targets,
         views,
         wecom_login,
     )
 
-    del (
-        ledger_excel,
-        notice,
-        rankings,
-        review,
-        wecom_login,
-    )  # their routes are on the other blueprints
+    # Their routes are on the other blueprints.
+    del ledger_excel, notice, rankings, review, spot_checks, wecom_login
 
     hardening.install(app)
     rt: Runtime = app.extensions["duban"]
