@@ -174,6 +174,7 @@ def _apply(
     # sheets restart numbering in each section).
     use_seq = None not in seqs and len(set(seqs)) == len(seqs)
     source = f"import:{report.sheet}"
+    audits: list[tuple[Task, str, dict[str, Any]]] = []
     for t in tasks:
         task = existing.get((t.key_work, t.content))
         names = "、".join(units[i].name for i in t.unit_ids)
@@ -206,17 +207,12 @@ def _apply(
                     session.expunge(task)
                 continue
             session.add(task)
-            session.flush()
-            audit(
-                session,
-                at=now,
-                actor=actor,
-                source=source,
-                action="import_create",
-                entity="task",
-                entity_id=task.id,
-                row=t.row,
-                units=[units[i].code for i in t.unit_ids],
+            audits.append(
+                (
+                    task,
+                    "import_create",
+                    {"row": t.row, "units": [units[i].code for i in t.unit_ids]},
+                )
             )
             continue
         changes = _update(task, t, units)
@@ -225,20 +221,23 @@ def _apply(
             continue
         report.updated.append(f"#{task.code} {_short(t.content)}：" + "；".join(changes))
         _note_kept(task, t, units, report)
-        if dry_run:
-            continue
+        if not dry_run:
+            audits.append((task, "import_update", {"row": t.row, "changes": changes}))
+    if audits:
+        # One flush for every row (new ids), then the audit entries: the write lock is held
+        # for a batched insert, not for a flush per row (SQLite callbacks wait meanwhile).
         session.flush()
-        audit(
-            session,
-            at=now,
-            actor=actor,
-            source=source,
-            action="import_update",
-            entity="task",
-            entity_id=task.id,
-            row=t.row,
-            changes=changes,
-        )
+        for task, action, detail in audits:
+            audit(
+                session,
+                at=now,
+                actor=actor,
+                source=source,
+                action=action,
+                entity="task",
+                entity_id=task.id,
+                **detail,
+            )
 
 
 def _note_kept(task: Task, t: SheetTask, units: dict[int, Unit], report: ImportReport) -> None:
