@@ -297,3 +297,18 @@ def test_the_ranking_sheet_writes_unit_names_as_text(tmp_path: Any) -> None:
     append_text_safe(ws, ["=SUM(1)", 3, "a\x07b", "@x"])
     assert [c.data_type for c in ws[1]] == ["s", "n", "s", "s"]
     assert ws["C1"].value == "ab"  # a control character XML cannot carry: dropped
+
+
+def test_memory_running_out_inside_a_parser_is_the_budget_not_a_bad_file() -> None:
+    from xml.etree.ElementTree import ParseError
+
+    from bot.excel.budget import _out_of_memory
+
+    try:
+        try:
+            raise ParseError("out of memory: line 1, column 0")
+        except ParseError as inner:
+            raise LedgerFileError("无法读取") from inner
+    except LedgerFileError as exc:
+        assert _out_of_memory(exc)
+    assert not _out_of_memory(LedgerFileError("前 15 行里没有找到表头"))
