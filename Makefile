@@ -43,6 +43,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.bench_schedule
 	$(BIN)/python -m bench.bench_ranking
 	$(BIN)/python -m bench.bench_ledger_import
+	$(BIN)/python -m bench.bench_hostile
 	$(BIN)/python -m bench.bench_callbacks
 	$(BIN)/python -m bench.bench_delivery
 

@@ -79,6 +79,10 @@ class WechatConfig:
     token: str = ""
     encoding_aes_key: str = ""
     api_base_url: str = "https://api.weixin.qq.com"
+    # Guessing bind codes (绑定 123456): wrong codes allowed per WeChat user a day, and for
+    # everyone together an hour; beyond them every code is refused until the window ends.
+    bind_max_failures_per_user: int = 5
+    bind_max_failures_per_hour: int = 200
 
     @property
     def configured(self) -> bool:
@@ -330,6 +334,9 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("log.format", "must be 'text' or 'json'")
     if cfg.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level", "must be DEBUG, INFO, WARNING or ERROR")
+    for key in ("bind_max_failures_per_user", "bind_max_failures_per_hour"):
+        if getattr(cfg.wechat, key) <= 0:
+            raise ConfigError(f"wechat.{key}", "must be positive")
     for key in (
         "session_hours",
         "login_max_failures",

@@ -34,13 +34,18 @@ def package_years() -> range:
     return range(years[0], years[-1] + 1)
 
 
+WARNED_YEARS: set[int] = set()
+
+
 @dataclass
 class WorkCalendar:
     holidays: frozenset[dt.date] = frozenset()
     workdays: frozenset[dt.date] = frozenset()
     # Years for which the config's overrides are authoritative even without the package.
     known_years: range = field(default_factory=package_years)
-    warned_years: set[int] = field(default_factory=set)
+    # Shared by every calendar of the process: the warning is logged once per process, not
+    # once per runtime (`duban chat` and the tests build several).
+    warned_years: set[int] = field(default_factory=lambda: WARNED_YEARS)
     # Every rule asks about the same few hundred days; answers never change for a calendar.
     _cache: dict[dt.date, bool] = field(default_factory=dict, repr=False, compare=False)
     _index: list[int] = field(default_factory=lambda: [0], repr=False, compare=False)

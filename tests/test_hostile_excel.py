@@ -203,13 +203,18 @@ def supervisor_client(rt: Runtime) -> tuple[Any, str]:
     return client, re.search(r'name="csrf_token" value="([^"]+)"', page)[1]  # type: ignore[index]
 
 
+BIG = 500 * 1024 * 1024
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize(
     ("budget", "words"),
     [
-        ({"parse_timeout_seconds": 0.001}, "读取超时"),
+        # The unzipped-size bound is raised out of the way in both: a sheet refused by it
+        # is answered at once, and which answer came first would be a race.
+        ({"parse_timeout_seconds": 0.001, "max_unzipped_bytes": BIG}, "读取超时"),
         # 16 MB of text in 60 MB of address space: the child fails, the server does not.
-        ({"parse_memory_mb": 60}, "超出内存上限（60 MB"),
+        ({"parse_memory_mb": 60, "max_unzipped_bytes": BIG}, "超出内存上限（60 MB"),
     ],
 )
 def test_the_dashboard_parses_in_a_capped_child(
@@ -297,3 +302,18 @@ def test_the_ranking_sheet_writes_unit_names_as_text(tmp_path: Any) -> None:
     append_text_safe(ws, ["=SUM(1)", 3, "a\x07b", "@x"])
     assert [c.data_type for c in ws[1]] == ["s", "n", "s", "s"]
     assert ws["C1"].value == "ab"  # a control character XML cannot carry: dropped
+
+
+def test_memory_running_out_inside_a_parser_is_the_budget_not_a_bad_file() -> None:
+    from xml.etree.ElementTree import ParseError
+
+    from bot.excel.budget import _out_of_memory
+
+    try:
+        try:
+            raise ParseError("out of memory: line 1, column 0")
+        except ParseError as inner:
+            raise LedgerFileError("无法读取") from inner
+    except LedgerFileError as exc:
+        assert _out_of_memory(exc)
+    assert not _out_of_memory(LedgerFileError("前 15 行里没有找到表头"))

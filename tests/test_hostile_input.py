@@ -33,6 +33,7 @@ def config(db_url: str) -> Config:
             "database": {"url": db_url},
             "wecom": {"corp_id": CORP, "token": TOKEN, "encoding_aes_key": AES_KEY},
             "aibot": {"token": TOKEN, "encoding_aes_key": AES_KEY},
+            "wechat": {"app_id": "wx1234567890abcdef", "token": TOKEN},
         },
     )
 
@@ -196,3 +197,30 @@ def test_rankings_json_never_carries_nan(rt: Runtime, county: County) -> None:
         raise AssertionError(f"{constant} in JSON")
 
     json.loads(r.text, parse_constant=refuse)
+
+
+def wechat_post(rt: Runtime, xml: str) -> Any:
+    import hashlib
+
+    client = create_app(runtime=rt, TESTING=True).test_client()
+    ts, nonce = str(int(rt.now().timestamp())), "4242"
+    sig = hashlib.sha1("".join(sorted([TOKEN, ts, nonce])).encode()).hexdigest()
+    params = {"signature": sig, "timestamp": ts, "nonce": nonce}
+    return client.post("/wechat/callback", query_string=params, data=xml.encode())
+
+
+def oa_text(msg_id: str | None, openid: str = "o-stranger") -> str:
+    mid = "" if msg_id is None else f"<MsgId>{msg_id}</MsgId>"
+    return (
+        f"<xml><ToUserName>gh_test</ToUserName><FromUserName>{openid}</FromUserName>"
+        f"<CreateTime>{CREATE_TIME}</CreateTime><MsgType>text</MsgType>"
+        f"<Content>绑定 123456</Content>{mid}</xml>"
+    )
+
+
+def test_odd_official_account_callbacks_are_refused(rt: Runtime, county: County) -> None:
+    r = wechat_post(rt, oa_text("abc"))
+    assert r.status_code == 400 and r.text == "MsgId is not a number"
+    r = wechat_post(rt, oa_text("1", openid="o" * 65))
+    assert r.status_code == 400 and r.text == "FromUserName over 64 characters"
+    assert wechat_post(rt, oa_text(None)).status_code == 200  # keyed by its body, no crash

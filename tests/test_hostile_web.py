@@ -281,7 +281,7 @@ def test_unknown_users_cost_the_same_hashing(rt: Runtime, county: County, monkey
 
 
 def test_bind_codes_cannot_be_guessed(rt: Runtime, county: County, clock: Clock) -> None:
-    from bot.inbound.binding import FAILURES_ALL, issue_code, redeem
+    from bot.inbound.binding import issue_code, redeem
 
     with rt.sessions() as s:
         member = s.scalars(select(Member).where(Member.userid == "hxx_liaison")).one()
@@ -291,7 +291,15 @@ def test_bind_codes_cannot_be_guessed(rt: Runtime, county: County, clock: Clock)
 
     def attempt(openid: str, text: str) -> bool:
         with rt.sessions() as s:
-            bound = redeem(s, openid, text, rt.now())
+            limits = rt.config.wechat
+            bound = redeem(
+                s,
+                openid,
+                text,
+                rt.now(),
+                per_user=limits.bind_max_failures_per_user,
+                per_hour=limits.bind_max_failures_per_hour,
+            )
             s.commit()
             return bound is not None
 
@@ -299,7 +307,7 @@ def test_bind_codes_cannot_be_guessed(rt: Runtime, county: County, clock: Clock)
         assert not attempt("o-guesser", f"绑定 {wrong}")
     assert not attempt("o-guesser", f"绑定 {code}")  # locked for this sender
     clock.advance(hours=1)
-    for i in range(FAILURES_ALL[0]):
+    for i in range(rt.config.wechat.bind_max_failures_per_hour):
         attempt(f"o-{i}", f"绑定 {wrong}")
     assert not attempt("o-honest", f"绑定 {code}")  # everyone is locked for the hour
     clock.advance(hours=1, minutes=1)

@@ -280,8 +280,19 @@ def test_calendar_warning_banner(db_url: str, engine: object, county: County) ->
         cfg, clock=lambda: dt.datetime(2026, 12, 30, 2, tzinfo=dt.UTC), engine=engine
     )  # type: ignore[arg-type]
     app = create_app(runtime=late, TESTING=True)
-    html = app.test_client().get("/login").get_data(as_text=True)
-    assert "节假日数据缺少 2027 年" in html
+    client = app.test_client()
+    # Only admins can act on it: officials are not told about the config (issue 11).
+    assert "节假日数据缺少" not in client.get("/login").get_data(as_text=True)
+    with late.sessions() as s:
+        create_account(s, "guanli", PASSWORD, is_admin=True)
+        create_account(s, "cgz", PASSWORD, member_userid="cgz_liaison")
+        s.commit()
+    for name, shown in (("cgz", False), ("guanli", True)):
+        client = app.test_client()
+        data = {"username": name, "password": PASSWORD, "csrf_token": csrf(client)}
+        assert client.post("/login", data=data).status_code == 302
+        html = client.get("/ledger").get_data(as_text=True)
+        assert ("节假日数据缺少 2027 年" in html) == shown, name
 
 
 def test_unit_trend_api_and_chart(user: FlaskClient, rt: Runtime) -> None:

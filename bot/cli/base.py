@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import tzinfo
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -49,8 +50,11 @@ def needs_db(fn: Callable[..., Any]) -> Callable[..., Any]:
         from models.migrate import is_initialised
 
         state: State = click.get_current_context().obj
+        creates = fn.__name__ in ("init", "demo")
+        if not creates:
+            missing_sqlite_file(state.runtime)
         try:
-            if fn.__name__ not in ("init", "demo") and not is_initialised(state.runtime.engine):
+            if not creates and not is_initialised(state.runtime.engine):
                 raise click.ClickException(
                     "数据库尚未初始化 database not initialised: run `duban init`"
                 )
@@ -68,6 +72,20 @@ def local_moment(text: str, tz: tzinfo, option: str) -> dt.datetime:
     except ValueError:
         raise click.BadParameter("expected YYYY-MM-DDTHH:MM", param_hint=option) from None
     return when.replace(tzinfo=tz) if when.tzinfo is None else when
+
+
+def missing_sqlite_file(rt: Runtime) -> None:
+    """Refuse before connecting: SQLite would create an empty database file wherever the
+    command happens to run (a newcomer's home directory), to be found and wondered at."""
+    url = rt.engine.url
+    path = url.database or ""
+    if url.get_backend_name() != "sqlite" or path in ("", ":memory:") or path.startswith("file:"):
+        return
+    if not Path(path).exists():
+        raise click.ClickException(
+            f"这里没有数据库 no database here ({Path(path).resolve()})：在项目目录运行，"
+            "或先运行 `duban init`，或用 --config 指定配置文件"
+        )
 
 
 def emit(data: Any, as_json: bool, lines: Callable[[], list[str]]) -> None:

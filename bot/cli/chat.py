@@ -10,6 +10,23 @@ from sqlalchemy import select
 from bot.cli.base import State, cli, needs_db, quiet_conversation
 
 
+def known_member(state: State, userid: str) -> None:
+    """Beside the bot's polite refusal to a stranger, a hint for the operator (stderr):
+    where the userids are listed."""
+    from models import Member
+
+    with state.runtime.sessions() as session:
+        found = session.scalar(
+            select(Member.id).where(Member.userid == userid, Member.active.is_(True))
+        )
+    if found is None:
+        click.echo(
+            f"提示 hint：没有 userid 为 {userid} 的在职人员，"
+            "用 `duban members` 查看各单位人员的 userid",
+            err=True,
+        )
+
+
 @cli.command()
 @click.option("--as", "sender", required=True, help="Sender's WeCom userid.")
 @click.option("--channel", default="cli", show_default=True, hidden=True)
@@ -21,6 +38,7 @@ def say(state: State, sender: str, channel: str, text: str) -> None:
     from bot.inbound.pipeline import handle_message
 
     quiet_conversation()
+    known_member(state, sender)
     result = handle_message(
         state.runtime, channel=channel, sender=sender, text=text, msg_key=f"cli:{uuid.uuid4()}"
     )
@@ -39,6 +57,7 @@ def chat(state: State, sender: str) -> None:
 
     rt = state.runtime
     quiet_conversation()
+    known_member(state, sender)
     with rt.sessions() as session:
         seen = session.scalar(select(Outbox.id).order_by(Outbox.id.desc()).limit(1)) or 0
     click.echo(f"以 {sender} 身份对话，输入“帮助”查看用法，Ctrl+D 退出。")

@@ -62,7 +62,9 @@ def serve(
     state: State, host: str | None, port: int | None, no_scheduler: bool, threads: int
 ) -> None:
     """Serve callbacks and the dashboard (and the scheduler, unless --no-scheduler)."""
-    from waitress import serve as waitress_serve
+    import errno
+
+    from waitress.server import create_server
 
     from bot.app import create_app
     from bot.scheduler import SchedulerService
@@ -71,6 +73,19 @@ def serve(
     app = create_app(runtime=rt)
     host = host or rt.config.web.host
     port = port or rt.config.web.port
+    try:
+        # Bound before anything is announced or started: a taken port is one clear line.
+        server = create_server(app, host=host, port=port, threads=threads, ident="duban")
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        what = "已被占用 in use" if exc.errno == errno.EADDRINUSE else "无法监听 unavailable"
+        click.echo(
+            f"端口 {host}:{port} {what}：换一个端口，如 `duban serve --port {port + 1}`"
+            f" 或 `make run PORT={port + 1}`",
+            err=True,
+        )
+        raise click.exceptions.Exit(2) from None
     service = None
     if not no_scheduler:
         service = SchedulerService(rt)
@@ -78,7 +93,7 @@ def serve(
     mode = "沙箱模式 sandbox" if rt.config.sandbox else "企业微信 WeCom"
     click.echo(f"duban serving on http://{host}:{port} ({mode}); Ctrl+C to stop", err=True)
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="duban")
+        server.run()
     finally:
         if service is not None:
             service.stop()

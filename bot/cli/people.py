@@ -74,7 +74,10 @@ def user() -> None:
 @click.argument("username")
 @click.option("--admin", is_flag=True, help="Administrator account.")
 @click.option("--member", "member_userid", default=None, help="Link to a member's userid.")
-@click.password_option(help="Prompted for when omitted (never stored in plain text).")
+@click.password_option(
+    help="Prompted for when omitted (never stored in plain text).",
+    callback=lambda ctx, param, value: long_enough(value),
+)
 @click.pass_obj
 @needs_db
 def user_add(
@@ -90,6 +93,18 @@ def user_add(
         ),
         f"account {username} created",
     )
+
+
+def long_enough(password: str) -> str:
+    """Checked as soon as it is typed (before the confirmation prompt, which then asks
+    again), and a usage error (exit 2) when given with --password."""
+    from bot.web.auth import check_password
+
+    try:
+        check_password(password)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return password
 
 
 def change_accounts(state: State, change: Callable[[Any], object], done: str) -> None:

@@ -85,8 +85,20 @@ def _child(
     try:
         result = ("ok", parse_sheet(io.BytesIO(data), directory, cal, year, limits, reading))
     except LedgerFileError as exc:
-        result = ("file", str(exc))
+        # Out of memory can surface as another error (expat's "out of memory", an OSError
+        # from zlib) that reading then calls an unreadable file: it is the budget.
+        result = ("memory", None) if _out_of_memory(exc) else ("file", str(exc))
     except MemoryError:
         result = ("memory", None)
     send.send(result)
     send.close()
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen).lower()
+        if isinstance(seen, MemoryError) or "out of memory" in text or "allocate memory" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -200,12 +200,12 @@ def apply_sheet(
         report.added_units = [
             f"{p.name}（{UNIT_KIND_LABELS[p.kind]}，代码 {p.code}）" for p in planned
         ]
-    with session.no_autoflush:
+    with session.no_autoflush:  # a dry run sends no write, not even a pending one
         _apply(session, sheet.tasks, by_id, report, actor=actor, now=now, dry_run=dry_run)
+        if not report.errors:
+            report.duties = _duty_lines(session, sheet.tasks, today, rules, cal)
     if not report.errors and not dry_run:
         materialize(session, today, rules, cal)  # recurring rows show their occurrence
-    if not report.errors:
-        report.duties = _duty_lines(session, sheet.tasks, today, rules, cal)
     if dry_run or report.errors:
         session.rollback()
     return report
@@ -346,6 +346,7 @@ def _apply(
     use_seq = None not in seqs and len(set(seqs)) == len(seqs)
     source = f"import:{report.sheet}"
     _key_work_weights(session, tasks, key_works, report, actor=actor, now=now, source=source)
+    audits: list[tuple[Task, str, dict[str, Any]]] = []
     for t in tasks:
         task = existing.get((t.key_work, t.content))
         names = "、".join(units[i].name for i in t.unit_ids)
@@ -382,17 +383,12 @@ def _apply(
                     session.expunge(task)
                 continue
             session.add(task)
-            session.flush()
-            audit(
-                session,
-                at=now,
-                actor=actor,
-                source=source,
-                action="import_create",
-                entity="task",
-                entity_id=task.id,
-                row=t.row,
-                units=[units[i].code for i in t.unit_ids],
+            audits.append(
+                (
+                    task,
+                    "import_create",
+                    {"row": t.row, "units": [units[i].code for i in t.unit_ids]},
+                )
             )
             continue
         changes = _update(task, t, units)
@@ -401,20 +397,23 @@ def _apply(
             continue
         report.updated.append(f"#{task.code} {_short(t.content)}：" + "；".join(changes))
         _note_kept(task, t, units, report)
-        if dry_run:
-            continue
+        if not dry_run:
+            audits.append((task, "import_update", {"row": t.row, "changes": changes}))
+    if audits:
+        # One flush for every row (new ids), then the audit entries: the write lock is held
+        # for a batched insert, not for a flush per row (SQLite callbacks wait meanwhile).
         session.flush()
-        audit(
-            session,
-            at=now,
-            actor=actor,
-            source=source,
-            action="import_update",
-            entity="task",
-            entity_id=task.id,
-            row=t.row,
-            changes=changes,
-        )
+        for task, action, detail in audits:
+            audit(
+                session,
+                at=now,
+                actor=actor,
+                source=source,
+                action=action,
+                entity="task",
+                entity_id=task.id,
+                **detail,
+            )
 
 
 def _note_kept(task: Task, t: SheetTask, units: dict[int, Unit], report: ImportReport) -> None:

@@ -16,11 +16,12 @@ from models.audit import audit
 log = logging.getLogger(__name__)
 CODE_TTL = dt.timedelta(hours=24)
 BIND = re.compile(r"^\s*(?:绑定|bind)\s*(\d{6})\s*$", re.IGNORECASE)
-# Guessing a 6-digit code: one WeChat user gets this many wrong codes a day, and all users
-# together this many an hour; then every code (even the right one) is refused until the
-# window ends. 200 an hour for 24 hours against 10^6 codes: under 0.5 % per code issued.
-FAILURES_PER_SENDER = (5, dt.timedelta(hours=24))
-FAILURES_ALL = (200, dt.timedelta(hours=1))
+# Guessing a 6-digit code: one WeChat user gets `per_user` wrong codes a day, and all users
+# together `per_hour` an hour ([wechat] bind_max_failures_*); then every code (even the
+# right one) is refused until the window ends. 200 an hour for the 24 hours a code lives,
+# against 10^6 codes: under 0.5 % per code issued.
+USER_WINDOW = dt.timedelta(hours=24)
+ALL_WINDOW = dt.timedelta(hours=1)
 
 
 def issue_code(session: Session, member: Member, now: dt.datetime) -> str:
@@ -35,12 +36,20 @@ def issue_code(session: Session, member: Member, now: dt.datetime) -> str:
     return code
 
 
-def redeem(session: Session, openid: str, text: str, now: dt.datetime) -> Member | None:
+def redeem(
+    session: Session,
+    openid: str,
+    text: str,
+    now: dt.datetime,
+    *,
+    per_user: int = 5,
+    per_hour: int = 200,
+) -> Member | None:
     """The member a valid `绑定 123456` binds `openid` to; None if the text is no valid code."""
     m = BIND.match(text)
     if not m:
         return None
-    counters = [(f"bindfail:{openid}", *FAILURES_PER_SENDER), ("bindfail:*", *FAILURES_ALL)]
+    counters = [(f"bindfail:{openid}", per_user, USER_WINDOW), ("bindfail:*", per_hour, ALL_WINDOW)]
     if any(_count(session, key, now) >= limit for key, limit, _ in counters):
         log.warning("bind code refused: too many failed attempts (openid=%s)", openid)
         return None

@@ -154,7 +154,15 @@ def _not_a_member(
     if done is not None:
         return _duplicate(done)
     if channel == "wechat":
-        bound = redeem(session, sender, text, rt.now())
+        limits = rt.config.wechat
+        bound = redeem(
+            session,
+            sender,
+            text,
+            rt.now(),
+            per_user=limits.bind_max_failures_per_user,
+            per_hour=limits.bind_max_failures_per_hour,
+        )
         session.commit()  # the binding, or a wrong code counted against guessing
         if bound is not None:
             log.info("wechat openid bound to %s msg_key=%s", bound.userid, msg_key)

@@ -7,7 +7,7 @@ import hmac
 import math
 import secrets
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 
 from flask import (
@@ -179,9 +179,12 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-# Checked against when no account has the name: an unknown user costs the same hashing
-# as a known one, so timing does not tell names apart.
-DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+@cache
+def dummy_hash() -> str:
+    """Checked against when no account has the name: an unknown user costs the same hashing
+    as a known one, so timing does not tell names apart. Made on first use (hashing is
+    slow on purpose; CLI commands importing this module need none)."""
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def throttle() -> Throttle:
@@ -212,7 +215,7 @@ def login() -> Any:
             account = db.scalar(select(Account).where(Account.username == username))
             password = request.form.get("password", "")
             ok = check_password_hash(
-                account.password_hash if account is not None else DUMMY_HASH, password
+                account.password_hash if account is not None else dummy_hash(), password
             )
             if ok and account is not None:
                 throttle().succeed(keys[0])
