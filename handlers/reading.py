@@ -73,7 +73,7 @@ LIST_Q = re.compile(
     r"还有哪些|还剩|几项|哪些.{0,8}(?:没|未)|未完成的|还有什么没|(?:没|未)(?:完成|办结)的(?:有|是)"
 )
 HELP_Q = re.compile(r"(?:怎么|如何|怎样)(?:报|申请|用|操作|提交|使用)")
-QUESTION = re.compile(r"[?？]|吗|是不是|是否|有没有|了没|没有$")
+QUESTION = re.compile(r"[?？]|吗|是不是|是否|有没有|了没|没有$|怎么样|咋样|如何了")
 
 # Supervisors' decisions in any order; the refusal words first (不同意 contains 同意).
 SUPERVISOR = [
@@ -114,13 +114,15 @@ ALMOST = re.compile(r"基本|大部分|差不多|大体|大致|接近")
 # Right after 完成: a question, a negation, or talk about it.
 AFTER_DONE = re.compile(
     r"^\s*[(（【\[]?\s*(?:了?吗|了?没|没有|不了|后|情况|率|时限|与否|多少|的任务|"
-    r"了?(?:大半|一部分|部分|一半|多半|少半|大部|一些|几个|个别))"
+    r"了?(?:大半|一部分|部分|一半|多半|少半|大部|一些|几个|个别)|得|有困难|困难|有难度|有问题|"
+    # "完成了80户": a count done, not the item
+    r"了?\s*\d+\s*(?:户|个|家|处|村|项|条|公里|亩|人|次|件|份|吨|米|座|所|场|批|栋|间|辆|台|万|千|百))"
 )
 # Words about 完成 rather than a claim of it: "完成情况报告：…已全部完成" claims by its last.
 TALK = re.compile(r"^\s*(?:情况|率|时限|进度|质量)")
 STILL_GOING = re.compile(
     r"还剩|剩余|剩下|还差|尚未|正在|下一步|未完成|还没|仍在|待完成|继续|争取|预计|"
-    r"但|不过|还有[^，,。]{0,8}(?:没|未|待)"
+    r"但|不过|还有[^，,。]{0,8}(?:没|未|待)|还有\s*\d"
 )
 OK_ONLY = re.compile(r"^#(\d{1,6})\s*(?:ok|好了|妥了|可以了)$", re.IGNORECASE)
 CLAUSE = re.compile(r"[,，。;；!！:：\n]")
@@ -194,7 +196,8 @@ def _question(t: str) -> Command | None:
         return Command("rank")
     if EXTENSION.search(t):
         return None  # 能否延期至…？ is a request, not a question
-    if DEADLINE_Q.search(t) and not re.search(r"\d{1,2}\s*月|\d{1,2}\s*[日号]", subject):
+    asks = QUESTION.search(t) is not None or DONE.search(t) is None  # "按时限要求全部完成"
+    if asks and DEADLINE_Q.search(t) and not re.search(r"\d{1,2}\s*月|\d{1,2}\s*[日号]", subject):
         return Command("deadline", ref=ref, subject=subject)
     if LIST_Q.search(t):
         return Command("list")

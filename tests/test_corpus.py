@@ -12,9 +12,12 @@ from bot.devtools.corpus import Runner, load
 CORPUS = Path(__file__).parent / "data" / "corpus" / "officials.jsonl"
 # Written after the parser was tuned on the corpus, run once before any fix (see README).
 HELD_OUT = Path(__file__).parent / "data" / "corpus" / "heldout.jsonl"
+HELD_OUT_2 = Path(__file__).parent / "data" / "corpus" / "heldout2.jsonl"
 
 
-@pytest.fixture(scope="module", params=[CORPUS, HELD_OUT], ids=["corpus", "held-out"])
+@pytest.fixture(
+    scope="module", params=[CORPUS, HELD_OUT, HELD_OUT_2], ids=["corpus", "held-out", "held-out-2"]
+)
 def counts(request):  # type: ignore[no-untyped-def]
     return Runner().run(load(request.param))
 
