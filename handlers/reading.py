@@ -108,7 +108,7 @@ NOT_YET = re.compile(
     r"未|没|尚|不|将|预计|计划|准备|争取|力争|有望|正在|快|即将|马上|就能|能否|可否|"
     r"明天|后天|下周|本周|月底前|年底前|无法|难以|不能|如何|怎么|是否|待|要(?!求)|需|才能|"
     r"前期|方案|摸底|初步|阶段|一期|部分|大半|过半|一半|哪些|"
-    r"(?:听|据|那边|他们|镇|乡|局|单位)说|反映|表示"
+    r"(?:听|据|那边|他们|镇|乡|局|单位)说|反映|表示|还差|差一点|差点|就要|就快|将要"
 )
 ALMOST = re.compile(r"基本|大部分|差不多|大体|大致|接近")
 # Right after 完成: a question, a negation, or talk about it.
@@ -116,13 +116,14 @@ AFTER_DONE = re.compile(
     r"^\s*[(（【\[]?\s*(?:了?吗|了?没|没有|不了|后|情况|率|时限|与否|多少|的任务|"
     r"了?(?:大半|一部分|部分|一半|多半|少半|大部|一些|几个|个别)|得|有困难|困难|有难度|有问题|"
     # "完成了80户": a count done, not the item
-    r"了?\s*\d+\s*(?:户|个|家|处|村|项|条|公里|亩|人|次|件|份|吨|米|座|所|场|批|栋|间|辆|台|万|千|百))"
+    r"了?\s*(?:\d+|[一两二三四五六七八九十几百千]+)\s*"
+    r"(?:户|个|家|处|村|项|条|公里|亩|人|次|件|份|吨|米|座|所|场|批|栋|间|辆|台|万|千|百))"
 )
 # Words about 完成 rather than a claim of it: "完成情况报告：…已全部完成" claims by its last.
 TALK = re.compile(r"^\s*(?:情况|率|时限|进度|质量)")
 STILL_GOING = re.compile(
     r"还剩|剩余|剩下|还差|尚未|正在|下一步|未完成|还没|仍在|待完成|继续|争取|预计|"
-    r"但|不过|还有[^，,。]{0,8}(?:没|未|待)|还有\s*\d"
+    r"但|不过|还有[^，,。]{0,8}(?:没|未|待)|还有\s*\d|除"
 )
 OK_ONLY = re.compile(r"^#(\d{1,6})\s*(?:ok|好了|妥了|可以了)$", re.IGNORECASE)
 CLAUSE = re.compile(r"[,，。;；!！:：\n]")
@@ -306,7 +307,7 @@ def _done(t: str) -> Command | None:
         return Command("confirm_done", ref=ref, subject=subject)
     # "12月15日前完成#12", "下周完成": a date ahead of 完成 without 已 is a plan.
     planned = re.search(r"\d+\s*[月日号]|[月周年]底|下周|明天|后天|周[一二三四五六日末]", before)
-    if planned and "已" not in before:
+    if planned and "已" not in before and not m.group(0).startswith("已"):
         return Command("partial", ref=ref, note=t)
     if NOT_YET.search(before) or AFTER_DONE.match(after) or STILL_GOING.search(after):
         return Command("partial", ref=ref, note=t)

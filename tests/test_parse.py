@@ -190,3 +190,46 @@ def test_chinese_numerals_are_read_by_cn2an() -> None:
     assert [cn_number(t) for t in ("十十", "二十五", "两", "一百零一")] == [None, 25, 2, 101]
     found = date_mention("至十二月十十日", dt.date(2026, 12, 1))
     assert found is not None and found[0] is None  # named as an impossible date
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ref"),
+    [
+        ("各位领导好！城关镇#12已完成，请审核。", "done", 12),
+        ("第十二项已办结", "done", 12),
+        ("12号 ✅", "done", 12),
+        ("报告督查室：13号燃气排查工作已完成", "done", 13),
+        ("#12 11月20日已完成", "done", 12),
+        ("#12 完成了吗？", "status", 12),
+        ("#12 12月15日完成", "partial", 12),
+        ("#13 还差一点就完成了", "partial", 13),
+        ("#12 完成了80户，还有20户", "partial", 12),
+        ("#12 完成有困难", "partial", 12),
+        ("#12已完成（除2户外）", "partial", 12),
+        ("城关镇说#13已经完成了", "partial", 13),
+        ("#12 基本完成", "confirm_done", 12),
+        ("12 ok", "confirm_done", 12),
+        ("#12 和 #13 完成了一个", "several", None),
+        ("收到，马上落实", "ack", None),
+        ("👌", "ack", None),
+        ("截止时间？", "deadline", None),
+        ("我们排第几？", "rank", None),
+        ("还有哪些没完成？", "list", None),
+        ("经核实，城关镇#8已完成，同意销号", "close", 8),
+        ("#23延期申请同意", "approve_ext", 23),
+        ("县水利局#23延期申请不予批准，请按原时限完成", "refuse_ext", 23),
+        ("消防通道占用整改已办结，请督查室审核销号", "done", None),
+    ],
+)
+def test_loose_reports_are_read_without_guessing(text: str, kind: str, ref: int | None) -> None:
+    cmd = parse(text)
+    assert cmd is not None and (cmd.kind, cmd.ref) == (kind, ref)
+
+
+def test_two_reports_in_one_message_are_read_part_by_part() -> None:
+    cmd = parse("#12 已完成，#13 完成八成")
+    assert cmd is not None and cmd.kind == "several"
+    assert [(c.kind, c.ref, c.percent) for c in cmd.items] == [
+        ("done", 12, None),
+        ("progress", 13, 80),
+    ]
