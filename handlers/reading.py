@@ -262,6 +262,26 @@ def _progress(t: str) -> Command | None:
     pct, span = _percent(t)
     if pct is None or span is None:
         return None
+    every = [
+        m
+        for m in re.finditer(r"(\d{1,3})\s*%", t)
+        if not re.search(r"剩余?|还有|还差", t[max(0, m.start() - 4) : m.start()])
+    ]
+    if len(every) == 1 and len(re.findall(r"\d{1,3}\s*%", t)) > 1:
+        # "完成80%，剩余20%本周完成": the remainder is not the progress
+        pct, span = int(every[0].group(1)), every[0].span()
+    elif len({m.group(1) for m in every}) > 1:
+        # "完成率由60%提高到80%": the figure reached is the one after 到/至; otherwise the
+        # message compares figures and no single one is the progress.
+        reached = list(re.finditer(r"(?:到|至|达到|达|为)\s*(\d{1,3})\s*%", t))
+        if not reached:
+            return Command("partial", ref=found[0] if found else None, note=t)
+        pct, span = int(reached[-1].group(1)), reached[-1].span(1)
+    if re.search(PCT_NOT_DONE, t[max(0, span[0] - 6) : span[0]]) or re.match(
+        r"\s*%?\s*(?:没|未|尚未|还没)", t[span[1] :]
+    ):
+        # "还有20%没完成", "同比增长20%": not the share of the work that is done
+        return Command("partial", ref=found[0] if found else None, note=t)
     if len(found) > 1:
         return None  # several: read clause by clause
     before, after = t[: span[0]], t[span[1] :]
@@ -284,6 +304,7 @@ def _progress(t: str) -> Command | None:
 
 
 NOT_YET_PCT = r"不到|未达|没到|没有到"
+PCT_NOT_DONE = r"还有|剩|还差|差|未|增长|下降|同比|环比|增加|减少|提高了|超出"
 
 
 def _done(t: str) -> Command | None:

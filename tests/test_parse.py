@@ -233,3 +233,44 @@ def test_two_reports_in_one_message_are_read_part_by_part() -> None:
         ("done", 12, None),
         ("progress", 13, 80),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "percent"),
+    [
+        ("#12 完成率由60%提高到80%", "progress", 80),
+        ("#12 完成80%，剩余20%本周完成", "progress", 80),
+        ("#12 还有20%没完成", "partial", None),
+        ("#12 同比增长20%", "partial", None),
+    ],
+)
+def test_the_percentage_reached_is_the_progress(text: str, kind: str, percent: int | None) -> None:
+    cmd = parse(text)
+    assert cmd is not None and (cmd.kind, cmd.percent) == (kind, percent)
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "reason"),
+    [
+        ("原定11月30日，申请延期至12月15日", dt.date(2026, 12, 15), ""),
+        ("#12 申请延期至12月15日，原因：12月初有检查", dt.date(2026, 12, 15), "12月初有检查"),
+        ("因雨雪天气影响施工，#12申请延期至12月15日", dt.date(2026, 12, 15), "雨雪天气影响施工"),
+        ("#12 资金未到位，申请延期至12月底", dt.date(2026, 12, 31), "资金未到位"),
+        ("#12 延期到元旦前", dt.date(2026, 12, 31), ""),
+        ("#13 申请延期到春节前", dt.date(2027, 2, 5), ""),
+    ],
+)
+def test_extension_reads_the_new_date_and_the_reason_only(
+    text: str, date: dt.date, reason: str
+) -> None:
+    from handlers.extension_words import read_extension
+
+    found = read_extension(text, dt.date(2026, 11, 25))
+    assert found is not None and (found.date, found.reason) == (date, reason)
+
+
+def test_a_past_date_is_past_not_next_year() -> None:
+    from handlers.extension_words import read_extension
+
+    found = read_extension("#12 延期至10月底", dt.date(2026, 11, 25))
+    assert found is not None and found.past == dt.date(2026, 10, 31) and found.date is None
