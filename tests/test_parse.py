@@ -274,3 +274,18 @@ def test_a_past_date_is_past_not_next_year() -> None:
 
     found = read_extension("#12 延期至10月底", dt.date(2026, 11, 25))
     assert found is not None and found.past == dt.date(2026, 10, 31) and found.date is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ref", "percent"),
+    [
+        ("我跟领导汇报一下12号任务我们已经做完了然后照片我等下发上来", "done", 12, None),
+        ("13号那个我们已经排查了百分之七十了还剩下几个村", "progress", 13, 70),
+        ("领导我们城关镇那个燃气的排查已经排查完了", "done", None, None),
+        ("#12 15号前完成", "partial", 12, None),
+        ("21号70%", "progress", 21, 70),
+    ],
+)
+def test_voice_typed_run_ons(text: str, kind: str, ref: int | None, percent: int | None) -> None:
+    cmd = parse(text)
+    assert cmd is not None and (cmd.kind, cmd.ref, cmd.percent) == (kind, ref, percent)
