@@ -13,10 +13,13 @@ CORPUS = Path(__file__).parent / "data" / "corpus" / "officials.jsonl"
 # Written after the parser was tuned on the corpus, run once before any fix (see README).
 HELD_OUT = Path(__file__).parent / "data" / "corpus" / "heldout.jsonl"
 HELD_OUT_2 = Path(__file__).parent / "data" / "corpus" / "heldout2.jsonl"
+HELD_OUT_3 = Path(__file__).parent / "data" / "corpus" / "heldout3.jsonl"
 
 
 @pytest.fixture(
-    scope="module", params=[CORPUS, HELD_OUT, HELD_OUT_2], ids=["corpus", "held-out", "held-out-2"]
+    scope="module",
+    params=[CORPUS, HELD_OUT, HELD_OUT_2, HELD_OUT_3],
+    ids=["corpus", "held-out", "held-out-2", "held-out-3"],
 )
 def counts(request):  # type: ignore[no-untyped-def]
     return Runner().run(load(request.param))
