@@ -114,9 +114,11 @@ NOT_YET = re.compile(
     r"未|没|尚|不|将|预计|计划|准备|争取|力争|有望|正在|快|即将|马上|就能|能否|可否|"
     r"明天|后天|下周|本周|月底前|年底前|无法|难以|不能|如何|怎么|是否|待|要(?!求)|需|才能|"
     r"前期|方案|摸底|初步|阶段|一期|部分|大半|过半|一半|哪些|"
-    r"(?:听|据|那边|他们|镇|乡|局|单位)说|反映|表示|还差|差一点|差点|就要|就快|将要"
+    r"(?:听|据|那边|他们|镇|乡|局|单位)说|反映|表示|还差|差一点|差点|就要|就快|将要|"
+    r"其余|其他|剩下的"
 )
-ALMOST = re.compile(r"基本|大部分|差不多|大体|大致|接近")
+# "基本完成", "应该完成了": likely done, but only the sender can say so — ask.
+ALMOST = re.compile(r"基本|大部分|差不多|大体|大致|接近|应该|可能|好像|大概|估计|似乎|应当")
 # Right after 完成: a question, a negation, or talk about it.
 AFTER_DONE = re.compile(
     r"^\s*[(（【\[]?\s*(?:了?吗|了?没|没有|不了|后|情况|率|时限|与否|多少|的任务|"
@@ -131,6 +133,7 @@ STILL_GOING = re.compile(
     r"还剩|剩余|剩下|还差|尚未|正在|下一步|未完成|还没|仍在|待完成|继续|争取|预计|"
     r"但|不过|还有[^，,。]{0,8}(?:没|未|待)|还有\s*\d|除"
 )
+CONFIRM = re.compile(r"确认|确定|是的|对的|对|回复\s*1|回\s*1|1\s*确认|确认\s*1")
 OK_ONLY = re.compile(r"^#(\d{1,6})\s*(?:ok|好了|妥了|可以了)$", re.IGNORECASE)
 CLAUSE = re.compile(r"[,，。;；!！:：\n]")
 
@@ -336,7 +339,8 @@ def _done(t: str) -> Command | None:
     planned = re.search(r"\d+\s*[月日号]|[月周年]底|下周|明天|后天|周[一二三四五六日末]", before)
     if planned and "已" not in before and not m.group(0).startswith("已"):
         return Command("partial", ref=ref, note=t)
-    if NOT_YET.search(before) or AFTER_DONE.match(after) or STILL_GOING.search(after):
+    # "还有一辆车没挪走，其余已完成": work still going anywhere in the message.
+    if NOT_YET.search(before) or AFTER_DONE.match(after) or STILL_GOING.search(t):
         return Command("partial", ref=ref, note=t)
     if any(NOT_YET.search(t[max(0, h.start() - 4) : h.start()]) for h in hits[1:]):
         return Command("partial", ref=ref, note=t)
@@ -402,6 +406,8 @@ def read(text: str, strict: Strict) -> Command | None:
     """The command in a normalized message; `strict` is the strict grammar for what remains."""
     if not text:
         return None
+    if CONFIRM.fullmatch(text.strip(" ,，.。!！")):
+        return Command("pick", ref=1)  # 确认 / 是的 answer "回复 1 确认"
     if is_ack(text):
         return Command("ack")
     t = clean(text)

@@ -289,3 +289,18 @@ def test_a_past_date_is_past_not_next_year() -> None:
 def test_voice_typed_run_ons(text: str, kind: str, ref: int | None, percent: int | None) -> None:
     cmd = parse(text)
     assert cmd is not None and (cmd.kind, cmd.ref, cmd.percent) == (kind, ref, percent)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ref"),
+    [
+        ("#12 应该完成了", "confirm_done", 12),
+        ("#12 好像完成了", "confirm_done", 12),
+        ("#7 还有一辆车没挪走，其余已完成", "partial", 7),
+        ("确认", "pick", 1),
+        ("回复1", "pick", 1),
+    ],
+)
+def test_hedges_remainders_and_confirmations(text: str, kind: str, ref: int | None) -> None:
+    cmd = parse(text)
+    assert cmd is not None and (cmd.kind, cmd.ref) == (kind, ref)
