@@ -18,13 +18,14 @@ from bot.delivery.relay import Relay, relay_id
 from bot.inbound.pipeline import process_pending
 from bot.jobguard import JobGuard
 from bot.runtime import Runtime
+from handlers.cards import enqueue_cards
 from handlers.lead_review import enqueue_review_nudges
 from handlers.notices import board_data, broadcast, enqueue_nudges
 from handlers.self_review import assign_self_reviews
 from schedules.board import Board
 from schedules.jobs import Broadcast, materialize_due, publish_due, run_due
 from schedules.lease import acquire, release
-from schedules.reminders import Sent
+from schedules.reminders import Nudge, Sent
 from schedules.review import review_nudges_due
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,21 @@ LEASE_TTL = dt.timedelta(seconds=30)
 
 def remind(rt: Runtime, at: dt.datetime | None = None, *, dry_run: bool = False) -> list[Sent]:
     """Every reminder rule as of `at` (default now), the nudges rendered and enqueued."""
+    w = rt.config.wecom
+    app = bool(w.corp_id and w.secret and w.agent_id)
+
+    def nudges_and_cards(session: Session, nudges: list[Nudge], now: dt.datetime) -> list[Sent]:
+        sent = enqueue_nudges(session, nudges, now)
+        if app:  # with the self-built app, each liaison named also gets the items as cards
+            enqueue_cards(session, [s.nudge for s in sent if s.enqueued], now)
+        return sent
+
     return run_due(
         rt.sessions,
         rt.config.rules,
         rt.calendar,
         at or rt.now(),
-        enqueue_nudges,
+        nudges_and_cards,
         dry_run=dry_run,
     )
 

@@ -65,9 +65,15 @@ def read_extension(text: str, today: dt.date) -> Reading | None:
                 (d - dt.timedelta(days=1) for y, d in sorted(SPRING_FESTIVAL.items()) if d > today),
                 None,
             )
-    mention = date_mention(text, today) if date is None else None
+    # "原定11月30日，申请延期至12月15日": the new date is the one after 至/到.
+    target = re.search(r"(?:延期|延后|推迟|顺延|延长|延|推)\s*(?:申请)?\s*(?:至|到)", text)
+    offset = target.end() if target else 0
+    mention = date_mention(text[offset:], today) if date is None else None
+    if mention is None and offset and date is None:
+        offset, mention = 0, date_mention(text, today)
     if mention is not None:
-        found, words, span = mention
+        found, words, (start, end) = mention
+        span = (start + offset, end + offset)
         if found is None:
             return Reading(bad_words=words)
         date = found
@@ -116,6 +122,13 @@ def _reason(text: str, span: tuple[int, int]) -> str:
             if lead and lead.start() > 0:  # "森林防火巡查因山区路远": the task's words go
                 clause = lead.group("why")
         clause = re.sub(r"#\s*\d+|任务|事项|可以吗|行吗|好吗|我们|特", " ", clause)
+        # "原定11月30日": the old date is not a reason either
+        clause = re.sub(
+            r"(?:原定|原来|原计划|原截止(?:时间|日期)?|原期限|从|由)\s*"
+            r"(?:\d{4}\s*年\s*)?\d{1,2}\s*月\s*(?:\d{1,2}\s*[日号]|底|末)?",
+            " ",
+            clause,
+        )
         clause = REASON_HEAD.sub("", clause.strip(" :：、")).strip(" :：、")
         clause = re.sub(r"\s+", "", clause)
         if clause and not BOILERPLATE.match(clause):

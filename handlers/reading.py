@@ -54,7 +54,9 @@ REF_FORMS = [
     re.compile(r"(?:编号|序号)\s*(\d{1,6})(?!\d)"),
     re.compile(r"(?<![A-Za-z])[Tt](\d{1,6})(?!\d)"),
     # 12号 but not a date (12月15号, 到15号): only at a start or after a separator.
-    re.compile(r"(?:(?<=^)|(?<=[\s,，、:：)）】和及与镇乡局的个]))(\d{1,4})\s*号(?:任务|事项)?"),
+    re.compile(
+        r"(?<![\d月到至于在前底日/.\-])(\d{1,4})\s*号(?:任务|事项)?(?!前|之前|以前|截止|到期)"
+    ),
 ]
 LEADING_NUMBER = re.compile(
     r"^(\d{1,4})(?=\s*(?:已|完成|办结|完工|完毕|进度|进展|ok|好了|\d{1,3}\s*%|截止|延期|申请|#))",
@@ -71,24 +73,26 @@ EXTENSION = re.compile(r"延期|延后|推迟|顺延|延长|宽限|往后推|缓
 DEADLINE_Q = re.compile(r"截止|期限|到期|时限|最后.{0,2}期限|几号|哪天.{0,2}(?:截止|到期)")
 RANK_Q = re.compile(r"排第几|排名|排在|第几名|得分|名次|红黑榜|排行")
 LIST_Q = re.compile(
-    r"还有哪些|还剩|几项|哪些.{0,8}(?:没|未)|未完成的|还有什么没|(?:没|未)(?:完成|办结)的(?:有|是)"
+    r"还有哪些|还剩(?:哪些|什么|几)|几项|哪些.{0,8}(?:没|未)|未完成的|还有(?:什么|啥|哪)没|"
+    r"(?:没|未)(?:完成|办结)的(?:有|是)"
 )
 HELP_Q = re.compile(r"(?:怎么|如何|怎样)(?:报|申请|用|操作|提交|使用)")
-QUESTION = re.compile(r"[?？]|吗|是不是|是否|有没有|了没|没有$")
+QUESTION = re.compile(r"[?？]|吗|是不是|是否|有没有|了没|没有$|怎么样|咋样|如何了")
 
 # Supervisors' decisions in any order; the refusal words first (不同意 contains 同意).
 SUPERVISOR = [
     (
         "refuse_ext",
         re.compile(
-            r"不同意延期|驳回延期|延期申请[\s，,]*(?:予以)?(?:驳回|不予批准|不同意|不批准)|"
+            r"不同意延期|驳回延期|延期(?:申请)?[\s，,]*(?:予以)?(?:驳回|不予批准|不同意|不批准)|"
             r"(?:驳回|不同意|不批准).{0,8}延期申请|延期.{0,6}不予批准"
         ),
     ),
     (
         "approve_ext",
         re.compile(
-            r"(?:同意|批准|准予)[^，,。]{0,10}?延期(?:申请)?|延期申请[\s，,]*(?:予以)?(?:同意|批准)|"
+            r"(?:同意|批准|准予)[^，,。]{0,10}?延期(?:申请)?|"
+            r"延期(?:申请)?[\s，,]*(?:予以)?(?:同意|批准)(?![吗么嘛])|"
             r"(?:同意|批准).{0,8}延期申请"
         ),
     ),
@@ -100,7 +104,9 @@ SUPERVISOR = [
 DONE = re.compile(
     r"已经?(?:全部|全面|圆满|按要求)?(?:完成|办结|完工|完毕|落实|整改到位|到位|结束)|"
     r"(?:全部|全面|圆满)?(?:完成|办结|完工|完毕)|整改到位|落实到位|已落实|到位了|"
-    r"搞定|搞完|弄完|做完|干完|办完|(?:搞|弄|做|办|更新|修|清理|整)好了?|"
+    r"搞定|搞完|弄完|做完|干完|办完|(?:搞|弄|做|办|更新|修|清理|整)好了?|完结|结项|竣工|"
+    r"(?:排查|清点|整改|巡查|宣传|验收|清理|更新|处理|整治|摸排|检查|施工|改造|拆除|排|查)"
+    r"(?:完了|完毕)|"
     r"(?<![A-Za-z])(?:done|finished)(?![A-Za-z])",
     re.IGNORECASE,
 )
@@ -109,20 +115,26 @@ NOT_YET = re.compile(
     r"未|没|尚|不|将|预计|计划|准备|争取|力争|有望|正在|快|即将|马上|就能|能否|可否|"
     r"明天|后天|下周|本周|月底前|年底前|无法|难以|不能|如何|怎么|是否|待|要(?!求)|需|才能|"
     r"前期|方案|摸底|初步|阶段|一期|部分|大半|过半|一半|哪些|"
-    r"(?:听|据|那边|他们|镇|乡|局|单位)说|反映|表示"
+    r"(?:听|据|那边|他们|镇|乡|局|单位)说|反映|表示|还差|差一点|差点|就要|就快|将要|"
+    r"其余|其他|剩下的"
 )
-ALMOST = re.compile(r"基本|大部分|差不多|大体|大致|接近")
+# "基本完成", "应该完成了": likely done, but only the sender can say so — ask.
+ALMOST = re.compile(r"基本|大部分|差不多|大体|大致|接近|应该|可能|好像|大概|估计|似乎|应当")
 # Right after 完成: a question, a negation, or talk about it.
 AFTER_DONE = re.compile(
     r"^\s*[(（【\[]?\s*(?:了?吗|了?没|没有|不了|后|情况|率|时限|与否|多少|的任务|"
-    r"了?(?:大半|一部分|部分|一半|多半|少半|大部|一些|几个|个别))"
+    r"了?(?:大半|一部分|部分|一半|多半|少半|大部|一些|几个|个别)|得|有困难|困难|有难度|有问题|"
+    # "完成了80户": a count done, not the item
+    r"了?\s*(?:\d+|[一两二三四五六七八九十几百千]+)\s*"
+    r"(?:户|个|家|处|村|项|条|公里|亩|人|次|件|份|吨|米|座|所|场|批|栋|间|辆|台|万|千|百))"
 )
 # Words about 完成 rather than a claim of it: "完成情况报告：…已全部完成" claims by its last.
 TALK = re.compile(r"^\s*(?:情况|率|时限|进度|质量)")
 STILL_GOING = re.compile(
     r"还剩|剩余|剩下|还差|尚未|正在|下一步|未完成|还没|仍在|待完成|继续|争取|预计|"
-    r"但|不过|还有[^，,。]{0,8}(?:没|未|待)"
+    r"但|不过|还有[^，,。]{0,8}(?:没|未|待)|还有\s*\d|除"
 )
+CONFIRM = re.compile(r"确认|确定|是的|对的|对|回复\s*1|回\s*1|1\s*确认|确认\s*1")
 OK_ONLY = re.compile(r"^#(\d{1,6})\s*(?:ok|好了|妥了|可以了)$", re.IGNORECASE)
 CLAUSE = re.compile(r"[,，。;；!！:：\n]")
 
@@ -195,7 +207,8 @@ def _question(t: str) -> Command | None:
         return Command("rank")
     if EXTENSION.search(t):
         return None  # 能否延期至…？ is a request, not a question
-    if DEADLINE_Q.search(t) and not re.search(r"\d{1,2}\s*月|\d{1,2}\s*[日号]", subject):
+    asks = QUESTION.search(t) is not None or DONE.search(t) is None  # "按时限要求全部完成"
+    if asks and DEADLINE_Q.search(t) and not re.search(r"\d{1,2}\s*月|\d{1,2}\s*[日号]", subject):
         return Command("deadline", ref=ref, subject=subject)
     if LIST_Q.search(t):
         return Command("list")
@@ -210,7 +223,7 @@ def _supervisor(t: str) -> Command | None:
         if m is None:
             continue
         if kind in ("close", "reject") and re.search(
-            r"(?:怎么|如何|被|已被|(?:请|申请|审核|待|予以审核)[^，,。]{0,6})\s*$", t[: m.start()]
+            r"(?:怎么|如何|被|已被|(?:请|申请|(?<!经)审核|待)[^，,。]{0,6})\s*$", t[: m.start()]
         ):
             # 怎么销号？ / 材料被退回了 / 请督查室审核销号: talk about it, not a decision
             continue
@@ -261,6 +274,26 @@ def _progress(t: str) -> Command | None:
     pct, span = _percent(t)
     if pct is None or span is None:
         return None
+    every = [
+        m
+        for m in re.finditer(r"(\d{1,3})\s*%", t)
+        if not re.search(r"剩余?|还有|还差", t[max(0, m.start() - 4) : m.start()])
+    ]
+    if len(every) == 1 and len(re.findall(r"\d{1,3}\s*%", t)) > 1:
+        # "完成80%，剩余20%本周完成": the remainder is not the progress
+        pct, span = int(every[0].group(1)), every[0].span()
+    elif len({m.group(1) for m in every}) > 1:
+        # "完成率由60%提高到80%": the figure reached is the one after 到/至; otherwise the
+        # message compares figures and no single one is the progress.
+        reached = list(re.finditer(r"(?:到|至|达到|达|为)\s*(\d{1,3})\s*%", t))
+        if not reached:
+            return Command("partial", ref=found[0] if found else None, note=t)
+        pct, span = int(reached[-1].group(1)), reached[-1].span(1)
+    if re.search(PCT_NOT_DONE, t[max(0, span[0] - 6) : span[0]]) or re.match(
+        r"\s*%?\s*(?:没|未|尚未|还没)", t[span[1] :]
+    ):
+        # "还有20%没完成", "同比增长20%": not the share of the work that is done
+        return Command("partial", ref=found[0] if found else None, note=t)
     if len(found) > 1:
         return None  # several: read clause by clause
     before, after = t[: span[0]], t[span[1] :]
@@ -283,6 +316,7 @@ def _progress(t: str) -> Command | None:
 
 
 NOT_YET_PCT = r"不到|未达|没到|没有到"
+PCT_NOT_DONE = r"还有|剩|还差|差|未|增长|下降|同比|环比|增加|减少|提高了|超出"
 
 
 def _done(t: str) -> Command | None:
@@ -306,9 +340,10 @@ def _done(t: str) -> Command | None:
         return Command("confirm_done", ref=ref, subject=subject)
     # "12月15日前完成#12", "下周完成": a date ahead of 完成 without 已 is a plan.
     planned = re.search(r"\d+\s*[月日号]|[月周年]底|下周|明天|后天|周[一二三四五六日末]", before)
-    if planned and "已" not in before:
+    if planned and "已" not in before and not m.group(0).startswith("已"):
         return Command("partial", ref=ref, note=t)
-    if NOT_YET.search(before) or AFTER_DONE.match(after) or STILL_GOING.search(after):
+    # "还有一辆车没挪走，其余已完成": work still going anywhere in the message.
+    if NOT_YET.search(before) or AFTER_DONE.match(after) or STILL_GOING.search(t):
         return Command("partial", ref=ref, note=t)
     if any(NOT_YET.search(t[max(0, h.start() - 4) : h.start()]) for h in hits[1:]):
         return Command("partial", ref=ref, note=t)
@@ -380,6 +415,8 @@ def read(text: str, strict: Strict) -> Command | None:
     """The command in a normalized message; `strict` is the strict grammar for what remains."""
     if not text:
         return None
+    if CONFIRM.fullmatch(text.strip(" ,，.。!！")):
+        return Command("pick", ref=1)  # 确认 / 是的 answer "回复 1 确认"
     if is_ack(text):
         return Command("ack")
     t = clean(text)

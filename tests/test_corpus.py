@@ -12,9 +12,15 @@ from bot.devtools.corpus import Runner, load
 CORPUS = Path(__file__).parent / "data" / "corpus" / "officials.jsonl"
 # Written after the parser was tuned on the corpus, run once before any fix (see README).
 HELD_OUT = Path(__file__).parent / "data" / "corpus" / "heldout.jsonl"
+HELD_OUT_2 = Path(__file__).parent / "data" / "corpus" / "heldout2.jsonl"
+HELD_OUT_3 = Path(__file__).parent / "data" / "corpus" / "heldout3.jsonl"
 
 
-@pytest.fixture(scope="module", params=[CORPUS, HELD_OUT], ids=["corpus", "held-out"])
+@pytest.fixture(
+    scope="module",
+    params=[CORPUS, HELD_OUT, HELD_OUT_2, HELD_OUT_3],
+    ids=["corpus", "held-out", "held-out-2", "held-out-3"],
+)
 def counts(request):  # type: ignore[no-untyped-def]
     return Runner().run(load(request.param))
 
@@ -69,3 +75,16 @@ def test_corpus_check_command_prints_the_counts(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["corpus-check", str(f)])
     assert result.exit_code == 0, result.output
     assert "understood 1, asked 0, missed 0, wrong 0" in result.output
+
+
+def test_short_expectations_and_senders_by_unit(tmp_path: Path) -> None:
+    f = tmp_path / "m.jsonl"
+    f.write_text(
+        '{"unit": "河西乡", "role": "liaison", "text": "#21 完成七成",'
+        ' "expect": "progress 21 70"}\n'
+        '{"unit": "CGZ", "text": "#12 已完成，#13 完成50%", "expect": "done 12; progress 13 50"}\n'
+        '{"role": "supervisor", "text": "同意销号 #35", "expect": {"kind": "close", "task": 35}}\n',
+        encoding="utf-8",
+    )
+    result = Runner().run(load(f))
+    assert result.by["understood"] == 3, [(o.template, o.records) for o in result.outcomes]

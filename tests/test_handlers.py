@@ -506,3 +506,14 @@ def test_long_passive_reply_stays_within_wecom_limit_rest_via_outbox(
         rest = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("reply:%:rest"))).one()
         assert rest.channel == "app" and rest.target == county.liaison_many
         assert "#159" in rest.payload["content"]
+
+
+def test_confirm_by_word_records_and_option_two_records_nothing(
+    rt: Runtime, county: County
+) -> None:
+    say(rt, county.liaison_many, "#3 应该完成了")
+    assert "回复 1 确认" not in say(rt, county.liaison_many, "2")  # 改报进度: how to write it
+    assert status_of(rt, 3, "CGZ") == "not_started"
+    say(rt, county.liaison_many, "#3 应该完成了")
+    say(rt, county.liaison_many, "确认")
+    assert status_of(rt, 3, "CGZ") == "reported"

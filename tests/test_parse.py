@@ -198,3 +198,117 @@ def test_a_decimal_percent_is_never_read_as_its_tail() -> None:
 
     cmd = parse("#12 进度85.5%")
     assert cmd is not None and (cmd.kind, cmd.ref, cmd.percent) == ("progress", 12, 85)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ref"),
+    [
+        ("各位领导好！城关镇#12已完成，请审核。", "done", 12),
+        ("第十二项已办结", "done", 12),
+        ("12号 ✅", "done", 12),
+        ("报告督查室：13号燃气排查工作已完成", "done", 13),
+        ("#12 11月20日已完成", "done", 12),
+        ("#12 完成了吗？", "status", 12),
+        ("#12 12月15日完成", "partial", 12),
+        ("#13 还差一点就完成了", "partial", 13),
+        ("#12 完成了80户，还有20户", "partial", 12),
+        ("#12 完成有困难", "partial", 12),
+        ("#12已完成（除2户外）", "partial", 12),
+        ("城关镇说#13已经完成了", "partial", 13),
+        ("#12 基本完成", "confirm_done", 12),
+        ("12 ok", "confirm_done", 12),
+        ("#12 和 #13 完成了一个", "several", None),
+        ("收到，马上落实", "ack", None),
+        ("👌", "ack", None),
+        ("截止时间？", "deadline", None),
+        ("我们排第几？", "rank", None),
+        ("还有哪些没完成？", "list", None),
+        ("经核实，城关镇#8已完成，同意销号", "close", 8),
+        ("#23延期申请同意", "approve_ext", 23),
+        ("县水利局#23延期申请不予批准，请按原时限完成", "refuse_ext", 23),
+        ("消防通道占用整改已办结，请督查室审核销号", "done", None),
+    ],
+)
+def test_loose_reports_are_read_without_guessing(text: str, kind: str, ref: int | None) -> None:
+    cmd = parse(text)
+    assert cmd is not None and (cmd.kind, cmd.ref) == (kind, ref)
+
+
+def test_two_reports_in_one_message_are_read_part_by_part() -> None:
+    cmd = parse("#12 已完成，#13 完成八成")
+    assert cmd is not None and cmd.kind == "several"
+    assert [(c.kind, c.ref, c.percent) for c in cmd.items] == [
+        ("done", 12, None),
+        ("progress", 13, 80),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "percent"),
+    [
+        ("#12 完成率由60%提高到80%", "progress", 80),
+        ("#12 完成80%，剩余20%本周完成", "progress", 80),
+        ("#12 还有20%没完成", "partial", None),
+        ("#12 同比增长20%", "partial", None),
+    ],
+)
+def test_the_percentage_reached_is_the_progress(text: str, kind: str, percent: int | None) -> None:
+    cmd = parse(text)
+    assert cmd is not None and (cmd.kind, cmd.percent) == (kind, percent)
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "reason"),
+    [
+        ("原定11月30日，申请延期至12月15日", dt.date(2026, 12, 15), ""),
+        ("#12 申请延期至12月15日，原因：12月初有检查", dt.date(2026, 12, 15), "12月初有检查"),
+        ("因雨雪天气影响施工，#12申请延期至12月15日", dt.date(2026, 12, 15), "雨雪天气影响施工"),
+        ("#12 资金未到位，申请延期至12月底", dt.date(2026, 12, 31), "资金未到位"),
+        ("#12 延期到元旦前", dt.date(2026, 12, 31), ""),
+        ("#13 申请延期到春节前", dt.date(2027, 2, 5), ""),
+    ],
+)
+def test_extension_reads_the_new_date_and_the_reason_only(
+    text: str, date: dt.date, reason: str
+) -> None:
+    from handlers.extension_words import read_extension
+
+    found = read_extension(text, dt.date(2026, 11, 25))
+    assert found is not None and (found.date, found.reason) == (date, reason)
+
+
+def test_a_past_date_is_past_not_next_year() -> None:
+    from handlers.extension_words import read_extension
+
+    found = read_extension("#12 延期至10月底", dt.date(2026, 11, 25))
+    assert found is not None and found.past == dt.date(2026, 10, 31) and found.date is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ref", "percent"),
+    [
+        ("我跟领导汇报一下12号任务我们已经做完了然后照片我等下发上来", "done", 12, None),
+        ("13号那个我们已经排查了百分之七十了还剩下几个村", "progress", 13, 70),
+        ("领导我们城关镇那个燃气的排查已经排查完了", "done", None, None),
+        ("#12 15号前完成", "partial", 12, None),
+        ("21号70%", "progress", 21, 70),
+    ],
+)
+def test_voice_typed_run_ons(text: str, kind: str, ref: int | None, percent: int | None) -> None:
+    cmd = parse(text)
+    assert cmd is not None and (cmd.kind, cmd.ref, cmd.percent) == (kind, ref, percent)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ref"),
+    [
+        ("#12 应该完成了", "confirm_done", 12),
+        ("#12 好像完成了", "confirm_done", 12),
+        ("#7 还有一辆车没挪走，其余已完成", "partial", 7),
+        ("确认", "pick", 1),
+        ("回复1", "pick", 1),
+    ],
+)
+def test_hedges_remainders_and_confirmations(text: str, kind: str, ref: int | None) -> None:
+    cmd = parse(text)
+    assert cmd is not None and (cmd.kind, cmd.ref) == (kind, ref)

@@ -66,6 +66,8 @@ def message_body(row: Outbox) -> dict[str, Any]:
         return {"msgtype": "image", "image": {"base64": p["base64"], "md5": p["md5"]}}
     if row.msg_type == "markdown":
         return {"msgtype": "markdown", "markdown": {"content": p["content"]}}
+    if row.msg_type == "template_card":
+        return {"msgtype": "template_card", "template_card": p["template_card"]}
     text: dict[str, Any] = {"content": p["content"]}
     if p.get("mentioned_list"):
         text["mentioned_list"] = list(p["mentioned_list"])
@@ -162,6 +164,31 @@ class AppClientChannel:
             raise DeliveryError("transient", exc.__class__.__name__) from None
         if isinstance(result, dict) and result.get("invaliduser"):
             log.warning("outbox=%s invalid recipients: %s", row.id, result["invaliduser"])
+
+
+class CardUpdateChannel:
+    """`message/update_template_card`: after a button click, the card shows the result.
+    The row's target is the click's response code (valid 72 hours, usable once)."""
+
+    def __init__(self, client: WecomClient, agent_id: int) -> None:
+        self.client = client
+        self.agent_id = agent_id
+
+    def send(self, row: Outbox) -> None:
+        body = {
+            "userids": list(row.payload["userids"]),
+            "agentid": self.agent_id,
+            "response_code": row.target,
+            "button": {"replace_name": row.payload["replace_name"]},
+        }
+        try:
+            self.client.post("message/update_template_card", data=body)
+        except WeChatClientException as exc:
+            if exc.errcode is None:
+                raise DeliveryError("transient", f"HTTP error {exc}") from None
+            raise classify(int(exc.errcode), str(exc.errmsg)) from None
+        except requests.RequestException as exc:
+            raise DeliveryError("transient", exc.__class__.__name__) from None
 
 
 class ResponseUrlChannel:

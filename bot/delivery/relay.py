@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.delivery.channels import (
     AppClientChannel,
+    CardUpdateChannel,
     Channel,
     DeliveryError,
     ResponseUrlChannel,
@@ -69,6 +70,7 @@ def channel_factory(rt: Runtime) -> ChannelFor:
         "webhook": WebhookChannel(cfg.wecom.api_base_url, http, timeout),
         "app": AppClientChannel(client, cfg.wecom.agent_id, "message/send"),
         "appchat": AppClientChannel(client, cfg.wecom.agent_id, "appchat/send"),
+        "card_update": CardUpdateChannel(client, cfg.wecom.agent_id),
         "aibot": ResponseUrlChannel(http, timeout),
         "sandbox": SandboxChannel(),
     }

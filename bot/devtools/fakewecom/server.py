@@ -201,9 +201,14 @@ def create_fake_app(fake: FakeWecom | None = None) -> Flask:
         if (bad_token := fake.token_error(request.args.get("access_token"))) is not None:
             return reply(bad_token)
         body = request.get_json(force=True, silent=True)
-        if not isinstance(body, dict) or body.get("msgtype") not in ("text", "markdown", "image"):
+        kinds = ("text", "markdown", "image", "template_card")
+        if not isinstance(body, dict) or body.get("msgtype") not in kinds:
             return reply(err(40008, "invalid msgtype"))
-        if not _content(body) and body.get("msgtype") != "image":
+        if body.get("msgtype") == "template_card":
+            card = body.get("template_card") or {}
+            if name != "message/send" or not card.get("task_id") or not card.get("button_list"):
+                return reply(err(40058, "invalid template_card"))
+        elif not _content(body) and body.get("msgtype") != "image":
             return reply(err(44004, "empty content"))
         if stormy():
             return reply(err(45009, "api freq out of limit"))
@@ -225,6 +230,21 @@ def create_fake_app(fake: FakeWecom | None = None) -> Flask:
         body = request.get_json(force=True, silent=True) or {}
         users = [u for u in str(body.get("touser", "")).split("|") if u]
         return app_send("message/send", users, fake.user_limit)
+
+    @app.post("/cgi-bin/message/update_template_card")
+    def update_template_card() -> Response:
+        """A card's look after a click; each response code works once (WeCom: 72 hours)."""
+        if (bad_token := fake.token_error(request.args.get("access_token"))) is not None:
+            return reply(bad_token)
+        body = request.get_json(force=True, silent=True) or {}
+        code = str(body.get("response_code", ""))
+        with fake.lock:
+            if not code or code in fake.used_response_codes:
+                return reply(err(40078, "invalid response_code"))
+            fake.used_response_codes.add(code)
+            users = "|".join(str(u) for u in body.get("userids", []))
+            fake.record("message/update_template_card", users, body)
+        return reply({**OK, "invaliduser": []})
 
     @app.post("/cgi-bin/appchat/send")
     def appchat_send() -> Response:

@@ -7,6 +7,8 @@ from typing import Any
 
 import xmltodict
 from flask import Blueprint, Response, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.replies import TextReply
 
@@ -21,6 +23,8 @@ from bot.inbound.callbacks.common import (
     wecom_verifier,
 )
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
+from models import InboundMessage, Progress
+from models.outbox import enqueue
 
 bp = Blueprint("wecom_callback", __name__)
 
@@ -85,12 +89,15 @@ def receive() -> Response:
         msg = parse_message(plain)
         checked = fields.xml_message("wecom", msg, plain)
         handled = as_text(msg)
+        click = card_click(plain) if getattr(msg, "type", "") == "unknown" else None
     except CallbackRejected as exc:
         return refuse("wecom", exc)
     except Exception as exc:  # wechatpy parse errors on decrypted garbage
         return refuse(
             "wecom", CallbackRejected(400, f"unparsable message: {exc.__class__.__name__}")
         )
+    if click is not None:
+        return _card(rt, v, click, nonce, timestamp)
     media_id = checked.media_id
     if handled is None and getattr(msg, "type", "") == "unknown":
         found = file_message(plain)
@@ -116,3 +123,75 @@ def receive() -> Response:
     reply = TextReply(source=msg.target, target=msg.source, content=reply_text).render()
     encrypted = v.cipher().encrypt_message(reply, nonce or secrets.token_hex(8), timestamp)
     return Response(encrypted, mimetype="application/xml")
+
+
+# A template card's buttons carry "action:task code"; a click becomes the chat command.
+CARD_COMMANDS = {"done": "#{ref} 已完成", "progress": "#{ref} 进度", "extension": "#{ref} 延期"}
+
+
+def card_click(plain: str) -> dict[str, str] | None:
+    """A `template_card_event` (a button on a card we sent): sender, key, task id, response
+    code. wechatpy 1.8 knows no such event and hands it over as unknown."""
+    try:
+        data = xmltodict.parse(plain).get("xml") or {}
+    except Exception:
+        return None
+    if data.get("MsgType") != "event" or data.get("Event") != "template_card_event":
+        return None
+    fields = ("FromUserName", "ToUserName", "EventKey", "TaskId", "ResponseCode")
+    if not all(data.get(f) for f in fields[:4]):
+        return None
+    return {f: str(data.get(f) or "") for f in fields}
+
+
+def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: str) -> Response:
+    """One effect per card: the message key is the card's task id, so a platform retry and
+    a second tap are the same message. The card then shows the result."""
+    action, _, ref = click["EventKey"].partition(":")
+    template = CARD_COMMANDS.get(action)
+    if template is None or not ref.isdigit():
+        return Response("", mimetype="text/plain")
+    key = f"wecom:card:{click['TaskId']}"
+    sender = click["FromUserName"]
+    try:
+        reply_text = answer(
+            "wecom", sender=sender, text=template.format(ref=ref), msg_key=key, msg_type="event"
+        )
+        if click["ResponseCode"]:
+            enqueue_card_update(rt, key, click["ResponseCode"], sender, action)
+    except DatabaseUnavailable:
+        return unavailable("wecom", key)
+    if not reply_text:
+        return Response("", mimetype="text/plain")
+    reply = TextReply(source=click["ToUserName"], target=sender, content=reply_text).render()
+    encrypted = v.cipher().encrypt_message(reply, nonce or secrets.token_hex(8), timestamp)
+    return Response(encrypted, mimetype="application/xml")
+
+
+def enqueue_card_update(rt: Any, key: str, code: str, sender: str, action: str) -> None:
+    """Queue the card's new look (its button replaced by the outcome), once per card."""
+    with rt.sessions() as s:
+        inbound = s.scalar(select(InboundMessage).where(InboundMessage.msg_key == key))
+        if inbound is None:
+            return
+        done = s.scalar(
+            select(Progress.id).where(Progress.inbound_id == inbound.id, Progress.kind == "done")
+        )
+        label = {"done": "已报完成" if done else "已回复"}.get(action, "请在对话中填写")
+        row = enqueue(
+            s,
+            dedupe_key=f"card-update:{key}",
+            channel="card_update",
+            target=code,
+            content="",
+            now=rt.now(),
+            msg_type="card_update",
+            source=f"inbound:{inbound.id}",
+        )
+        if row is None:
+            return  # a retry or a second tap: the update is already queued
+        row.payload = {"userids": [sender], "replace_name": label}
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()  # a simultaneous tap queued it first
