@@ -212,3 +212,26 @@ def test_migration_0005_keeps_rows_and_downgrades_to_one_row_per_unit(engine: ob
         before = Table("assignment", MetaData(), autoload_with=conn)
         assert conn.execute(select(before.c.id)).scalars().all() == [1]
     upgrade(engine)
+
+
+def test_rows_a_concurrent_run_made_are_skipped_and_the_others_made(
+    rt: Runtime, county: County
+) -> None:
+    from schedules.duties import Materialized, _insert
+
+    add_patrol(rt, {"every": "month", "times": 2})
+    with rt.sessions() as s:
+        task = s.scalar(select(Task).where(Task.code == 21))
+        cgz, hxx = (s.scalar(select(Unit.id).where(Unit.code == c)) for c in ("CGZ", "HXX"))
+        assert task is not None and cgz is not None and hxx is not None
+        s.add(Assignment(task_id=task.id, unit_id=hxx, period="2026-12"))  # the other run's
+        s.commit()
+        wanted = [
+            (task.id, Materialized(21, hxx, "2026-12", D(2026, 12, 31), True)),
+            (task.id, Materialized(21, cgz, "2026-12", D(2026, 12, 31), True)),
+        ]
+        made = _insert(s, wanted)
+        s.commit()
+    assert [m.unit_id for m in made] == [cgz]
+    made_rows = sorted((p, d or D(1, 1, 1)) for p, d, _ in rows(rt))
+    assert made_rows == [("", D(1, 1, 1)), ("2026-12", D(1, 1, 1)), ("2026-12", D(2026, 12, 31))]
