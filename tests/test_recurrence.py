@@ -86,8 +86,13 @@ def test_periods_end_on_their_calendar_edge_and_keys_name_them(every: str, day: 
         assert occ.start.day == 1 and nxt.day == 1 and occ.key == f"{day:%Y-%m}"
     else:
         assert occ.start.month in (1, 4, 7, 10) and nxt.day == 1 and nxt.month in (1, 4, 7, 10)
-    # A period of a week or more always contains a workday: its deadline is one.
-    assert CAL.is_workday(occ.deadline)
+    # The deadline is the period's last workday; a week wholly inside 春节 (2026-W08) has
+    # none, and is due on its last day (the judge then makes it due on the workday before).
+    span = [occ.start + dt.timedelta(days=i) for i in range((occ.end - occ.start).days + 1)]
+    work = [d for d in span if CAL.is_workday(d)]
+    assert occ.deadline == (work[-1] if work else occ.end)
+    if every != WEEK:
+        assert work  # a month or a quarter always has workdays
 
 
 @given(days)
@@ -148,6 +153,11 @@ def test_month_ends_inside_a_holiday_and_on_a_make_up_saturday() -> None:
     # 2026-02-28 is a Saturday worked as 调休: the month is due that day, not on Friday.
     feb = occurrence_on(Recurrence(MONTH), D(2026, 2, 3), CAL)
     assert feb is not None and feb.deadline == D(2026, 2, 28)
+
+
+def test_a_week_wholly_inside_the_spring_festival_is_due_on_its_last_day() -> None:
+    occ = occurrence_on(Recurrence(WEEK), D(2026, 2, 18), CAL)
+    assert occ is not None and (occ.key, occ.deadline) == ("2026-W08", D(2026, 2, 22))
 
 
 def test_next_occurrence_out_of_season_is_the_season_start() -> None:
