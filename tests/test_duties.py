@@ -236,3 +236,17 @@ def test_rows_a_concurrent_run_made_are_skipped_and_the_others_made(
     assert [m.unit_id for m in made] == [cgz]
     made_rows = sorted((p, d or D(1, 1, 1)) for p, d, _ in rows(rt))
     assert made_rows == [("", D(1, 1, 1)), ("2026-12", D(1, 1, 1)), ("2026-12", D(2026, 12, 31))]
+
+
+def test_a_nudge_names_the_occurrence() -> None:
+    from types import SimpleNamespace
+
+    from handlers.render import render
+
+    item = Item(
+        1, 21, "乡镇河长每月巡河不少于2次", "A", D(2026, 10, 30), every="month", period="2026-10"
+    )
+    (nudge,) = reminders_due([item], at(D(2026, 11, 2), 10), RULES, CAL)
+    data = {"unit": SimpleNamespace(name="河西乡"), "nudge": nudge, "lines": nudge.lines}
+    text = render("nudge_overdue", data, today=D(2026, 11, 2))
+    assert "#21 乡镇河长每月巡河不少于2次（2026年10月）" in text
