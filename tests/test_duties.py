@@ -250,3 +250,19 @@ def test_a_nudge_names_the_occurrence() -> None:
     data = {"unit": SimpleNamespace(name="河西乡"), "nudge": nudge, "lines": nudge.lines}
     text = render("nudge_overdue", data, today=D(2026, 11, 2))
     assert "#21 乡镇河长每月巡河不少于2次（2026年10月）" in text
+
+
+def test_the_task_list_names_each_occurrence(rt: Runtime, county: County, clock: Clock) -> None:
+    import uuid
+
+    from bot.inbound.pipeline import handle_message
+
+    add_patrol(rt, {"every": "month", "times": 2})
+    materialize_due(rt.sessions, rt.config.rules, rt.calendar, at(D(2026, 11, 25), 10))
+    clock.set(dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC))
+    materialize_due(rt.sessions, rt.config.rules, rt.calendar, clock())
+    reply = handle_message(
+        rt, channel="cli", sender=county.liaison_one, text="任务", msg_key=f"t:{uuid.uuid4()}"
+    ).reply
+    assert "#21 每月巡河不少于2次（2026年11月）" in reply
+    assert "#21 每月巡河不少于2次（2026年12月）" in reply
