@@ -76,6 +76,7 @@ def materialize(
     ):
         rows.setdefault((a.task_id, a.unit_id), []).append(a)
     done: list[Materialized] = []
+    new: list[tuple[int, Materialized]] = []
     for task_id, unit_id in pairs:
         task, occ = due[task_id]
         have = rows.get((task_id, unit_id), [])
@@ -86,18 +87,35 @@ def materialize(
             blank.period, blank.period_deadline = occ.key, occ.deadline
             done.append(Materialized(task.code, unit_id, occ.key, occ.deadline, False))
             continue
-        try:
-            with session.begin_nested():
-                session.add(
-                    Assignment(
-                        task_id=task_id,
-                        unit_id=unit_id,
-                        period=occ.key,
-                        period_deadline=occ.deadline,
-                    )
-                )
-        except IntegrityError:  # a concurrent run made it first
-            continue
-        done.append(Materialized(task.code, unit_id, occ.key, occ.deadline, True))
-    session.flush()
-    return done
+        new.append((task_id, Materialized(task.code, unit_id, occ.key, occ.deadline, True)))
+    session.flush()  # the rows that took their occurrence
+    return done + _insert(session, new)
+
+
+def _insert(session: Session, new: list[tuple[int, Materialized]]) -> list[Materialized]:
+    """New rows (task id, what) in one flush; when a concurrent run made some first, one by
+    one, each in its own savepoint, so the others are still made."""
+
+    def row(task_id: int, m: Materialized) -> Assignment:
+        return Assignment(
+            task_id=task_id, unit_id=m.unit_id, period=m.key, period_deadline=m.deadline
+        )
+
+    if not new:
+        return []
+    try:
+        with session.begin_nested():
+            session.add_all([row(t, m) for t, m in new])
+            session.flush()
+        return [m for _, m in new]
+    except IntegrityError:
+        made = []
+        for t, m in new:
+            try:
+                with session.begin_nested():
+                    session.add(row(t, m))
+                    session.flush()
+            except IntegrityError:
+                continue
+            made.append(m)
+        return made

@@ -47,6 +47,7 @@ def load_items(session: Session, rules: Rules, cal: WorkCalendar) -> list[Item]:
             Assignment.percent,
             Assignment.deadline_override,
             Assignment.period_deadline,
+            Assignment.period,
             Task.id,
             Task.code,
             Task.content,
@@ -65,8 +66,8 @@ def load_items(session: Session, rules: Rules, cal: WorkCalendar) -> list[Item]:
     plans: dict[tuple[dt.date, int], tuple[Milestone, ...]] = {}
     items = []
     for row in rows:
-        a_id, percent, override, period_deadline, task_id, code, content = row[:7]
-        task_deadline, plan, recurrence, work, unit = row[7:]
+        a_id, percent, override, period_deadline, period, task_id, code, content = row[:8]
+        task_deadline, plan, recurrence, work, unit = row[8:]
         deadline = override or period_deadline or task_deadline
         key = (deadline, task_id)
         if key not in plans:
@@ -74,7 +75,9 @@ def load_items(session: Session, rules: Rules, cal: WorkCalendar) -> list[Item]:
             steps = () if recurrence else effective_plan(plan, work, rules.plans)
             plans[key] = tuple(milestone_dates(deadline, steps, cal))
         every = str((recurrence or {}).get("every") or "")
-        items.append(Item(a_id, code, content, unit, deadline, percent or 0, plans[key], every))
+        items.append(
+            Item(a_id, code, content, unit, deadline, percent or 0, plans[key], every, period)
+        )
     return items
 
 

@@ -5,8 +5,10 @@ period, optionally only inside a season window (汛期 6月1日–9月30日, 森
 sets it in `[seasons]`). Each occurrence is one period clipped to the season; its deadline is
 the last workday of that clipped period (so 9月 of a monthly duty is due on 9月30日, and a
 month ending inside 国庆 is due on the last workday before the holiday). A daily duty recurs
-on workdays only (调休 Saturdays included) unless it says otherwise: flood reports are filed
-by the office on workdays, weekend duty is the duty roster's business, not a nudge's.
+on workdays only (调休 Saturdays included), and a period without any workday (a week wholly
+inside 春节) has no occurrence, unless the duty says otherwise: flood reports are filed by
+the office on workdays, weekend and holiday duty is the duty roster's business, not a
+nudge's.
 
 Pure functions of dates, the rule and the calendar; the key of an occurrence (``2026-06``,
 ``2026-Q3``, ``2026-W23``, ``2026-06-15``) is what makes materializing it idempotent.
@@ -55,7 +57,10 @@ class Recurrence:
     every: str
     times: int = 1
     season: str | None = None
-    workdays_only: bool = True  # daily duties only
+    # Reported on workdays: a daily duty skips non-workdays, and a period without a
+    # workday (a week inside 春节 or 国庆) has no occurrence — it could only ever be nudged
+    # once it was already late.
+    workdays_only: bool = True
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Recurrence:
@@ -70,7 +75,7 @@ class Recurrence:
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"every": self.every, "times": self.times, "season": self.season}
-        if self.every == DAY and not self.workdays_only:
+        if not self.workdays_only:
             out["workdays"] = False
         return out
 
@@ -123,9 +128,9 @@ def _occurrence(
         days = [d for d in days if season.contains(d)]
     if rec.every == DAY and rec.workdays_only:
         days = [d for d in days if cal.is_workday(d)]
-    if not days:
-        return None
     work = [d for d in days if cal.is_workday(d)]
+    if not days or (rec.workdays_only and not work):
+        return None
     return Occurrence(key, days[0], days[-1], work[-1] if work else days[-1], rec.times)
 
 

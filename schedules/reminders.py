@@ -43,8 +43,10 @@ class Item:
     deadline: dt.date
     percent: int = 0
     milestones: tuple[Milestone, ...] = ()
-    # A recurring duty's period ("day", "week", "month", "quarter"); "" for a one-off task.
+    # A recurring duty's period ("day", "week", "month", "quarter") and this row's
+    # occurrence ("2026-11"); "" for a one-off task.
     every: str = ""
+    period: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Line:
     deadline: dt.date
     reason: Reason
     overdue_workdays: int = 0
+    period: str = ""  # the occurrence of a recurring duty, named beside its content
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,15 @@ def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[s
 
     def line(reason: Reason) -> Line:
         late = reason.workdays if reason.kind == OVERDUE_REASON else 0
-        return Line(item.assignment_id, item.task_code, item.content, item.deadline, reason, late)
+        return Line(
+            item.assignment_id,
+            item.task_code,
+            item.content,
+            item.deadline,
+            reason,
+            late,
+            item.period,
+        )
 
     if due == day:
         today = due_today(item.deadline, day)

@@ -189,7 +189,8 @@ def test_migration_0005_keeps_rows_and_downgrades_to_one_row_per_unit(engine: ob
             "VALUES (1, 1, 1, 'not_started', 0, 0, :now)",
         ):
             conn.execute(text(sql), {"now": now, "end": D(2026, 12, 31)})
-    upgrade(engine)
+    # To 0005 only: what later migrations do to these rows is their own tests' business.
+    command.upgrade(alembic_config(engine), "0005")
     with engine.connect() as conn:
         after = Table("assignment", MetaData(), autoload_with=conn)
         assert conn.execute(select(after.c.id, after.c.period)).all() == [(1, "")]
@@ -212,3 +213,56 @@ def test_migration_0005_keeps_rows_and_downgrades_to_one_row_per_unit(engine: ob
         before = Table("assignment", MetaData(), autoload_with=conn)
         assert conn.execute(select(before.c.id)).scalars().all() == [1]
     upgrade(engine)
+
+
+def test_rows_a_concurrent_run_made_are_skipped_and_the_others_made(
+    rt: Runtime, county: County
+) -> None:
+    from schedules.duties import Materialized, _insert
+
+    add_patrol(rt, {"every": "month", "times": 2})
+    with rt.sessions() as s:
+        task = s.scalar(select(Task).where(Task.code == 21))
+        cgz, hxx = (s.scalar(select(Unit.id).where(Unit.code == c)) for c in ("CGZ", "HXX"))
+        assert task is not None and cgz is not None and hxx is not None
+        s.add(Assignment(task_id=task.id, unit_id=hxx, period="2026-12"))  # the other run's
+        s.commit()
+        wanted = [
+            (task.id, Materialized(21, hxx, "2026-12", D(2026, 12, 31), True)),
+            (task.id, Materialized(21, cgz, "2026-12", D(2026, 12, 31), True)),
+        ]
+        made = _insert(s, wanted)
+        s.commit()
+    assert [m.unit_id for m in made] == [cgz]
+    made_rows = sorted((p, d or D(1, 1, 1)) for p, d, _ in rows(rt))
+    assert made_rows == [("", D(1, 1, 1)), ("2026-12", D(1, 1, 1)), ("2026-12", D(2026, 12, 31))]
+
+
+def test_a_nudge_names_the_occurrence() -> None:
+    from types import SimpleNamespace
+
+    from handlers.render import render
+
+    item = Item(
+        1, 21, "乡镇河长每月巡河不少于2次", "A", D(2026, 10, 30), every="month", period="2026-10"
+    )
+    (nudge,) = reminders_due([item], at(D(2026, 11, 2), 10), RULES, CAL)
+    data = {"unit": SimpleNamespace(name="河西乡"), "nudge": nudge, "lines": nudge.lines}
+    text = render("nudge_overdue", data, today=D(2026, 11, 2))
+    assert "#21 乡镇河长每月巡河不少于2次（2026年10月）" in text
+
+
+def test_the_task_list_names_each_occurrence(rt: Runtime, county: County, clock: Clock) -> None:
+    import uuid
+
+    from bot.inbound.pipeline import handle_message
+
+    add_patrol(rt, {"every": "month", "times": 2})
+    materialize_due(rt.sessions, rt.config.rules, rt.calendar, at(D(2026, 11, 25), 10))
+    clock.set(dt.datetime(2026, 12, 2, 2, 0, tzinfo=dt.UTC))
+    materialize_due(rt.sessions, rt.config.rules, rt.calendar, clock())
+    reply = handle_message(
+        rt, channel="cli", sender=county.liaison_one, text="任务", msg_key=f"t:{uuid.uuid4()}"
+    ).reply
+    assert "#21 每月巡河不少于2次（2026年11月）" in reply
+    assert "#21 每月巡河不少于2次（2026年12月）" in reply

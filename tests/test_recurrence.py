@@ -23,6 +23,7 @@ from schedules.recurrence import (
     current_or_next,
     occurrence_on,
     occurrences,
+    period,
 )
 
 CAL = WorkCalendar()
@@ -65,8 +66,14 @@ def test_occurrences_tile_the_range_in_order_without_overlap(
         on = occurrence_on(rec, day, CAL, SEASONS)
         covering = [o for o in found if o.start <= day <= o.end]
         in_season = season is None or season.contains(day)
-        if rec.every == DAY and rec.workdays_only:
-            in_season = in_season and CAL.is_workday(day)
+        if rec.workdays_only:  # a period with no workday (inside the season) has none
+            p_start, p_end, _ = period(rec.every, day)
+            p_days = [p_start + dt.timedelta(days=i) for i in range((p_end - p_start).days + 1)]
+            in_season = in_season and any(
+                CAL.is_workday(d) and (season is None or season.contains(d)) for d in p_days
+            )
+            if rec.every == DAY:
+                in_season = in_season and CAL.is_workday(day)
         if in_season:
             assert on is not None and covering == [on]
         else:
@@ -77,7 +84,11 @@ def test_occurrences_tile_the_range_in_order_without_overlap(
 @given(st.sampled_from([WEEK, MONTH, QUARTER]), days)
 def test_periods_end_on_their_calendar_edge_and_keys_name_them(every: str, day: dt.date) -> None:
     occ = occurrence_on(Recurrence(every), day, CAL)
-    assert occ is not None
+    if occ is None:  # only a week wholly inside a holiday (春节 2026-W08) has none
+        monday = day - dt.timedelta(days=day.weekday())
+        assert every == WEEK
+        assert not any(CAL.is_workday(monday + dt.timedelta(days=i)) for i in range(7))
+        return
     nxt = occ.end + dt.timedelta(days=1)
     if every == WEEK:
         assert occ.start.weekday() == 0 and occ.end.weekday() == 6
@@ -136,7 +147,10 @@ def test_quarter_clipped_by_a_season_and_week_split_by_its_start() -> None:
     )
     # The fire season across the new year: week 2026-W40 (28 Sep–4 Oct) starts on 1 Oct,
     # and inside 国庆 it has no workday, so its deadline is the season week's last day.
-    w = occurrence_on(Recurrence(WEEK, season="森林防火期"), D(2026, 10, 2), CAL, SEASONS)
+    fire = Recurrence(WEEK, season="森林防火期")
+    assert occurrence_on(fire, D(2026, 10, 2), CAL, SEASONS) is None  # unless kept:
+    fire = Recurrence(WEEK, season="森林防火期", workdays_only=False)
+    w = occurrence_on(fire, D(2026, 10, 2), CAL, SEASONS)
     assert w is not None and (w.start, w.end, w.deadline) == (
         D(2026, 10, 1),
         D(2026, 10, 4),
@@ -151,6 +165,15 @@ def test_month_ends_inside_a_holiday_and_on_a_make_up_saturday() -> None:
     # 2026-02-28 is a Saturday worked as 调休: the month is due that day, not on Friday.
     feb = occurrence_on(Recurrence(MONTH), D(2026, 2, 3), CAL)
     assert feb is not None and feb.deadline == D(2026, 2, 28)
+
+
+def test_a_week_wholly_inside_the_spring_festival_has_no_occurrence() -> None:
+    assert occurrence_on(Recurrence(WEEK), D(2026, 2, 18), CAL) is None
+    nxt = current_or_next(Recurrence(WEEK), D(2026, 2, 18), CAL)
+    assert nxt is not None and nxt.key == "2026-W09"
+    # A duty kept through holidays has it, due on its last day.
+    kept = occurrence_on(Recurrence(WEEK, workdays_only=False), D(2026, 2, 18), CAL)
+    assert kept is not None and (kept.key, kept.deadline) == ("2026-W08", D(2026, 2, 22))
 
 
 def test_next_occurrence_out_of_season_is_the_season_start() -> None:

@@ -373,3 +373,15 @@ def test_a_units_sheet_gives_the_kind_of_new_units(office: Runtime) -> None:
     assert report.ok, report.errors
     with office.sessions() as s:
         assert s.scalar(select(Unit.kind).where(Unit.name == "黄河源管委会")) == "township"
+
+
+def test_every_township_written_with_its_government(office: Runtime) -> None:
+    extra = [[2, None, "开展秸秆禁烧巡查", "", "各乡（镇）人民政府", "10月31日"]]
+    report = imported(office, add_units=True, extra=extra)
+    assert report.ok, report.errors
+    with office.sessions() as s:
+        task = s.scalar(select(Task).where(Task.content == "开展秸秆禁烧巡查"))
+        assert task is not None
+        names = {a.unit.name for a in task.assignments}
+        townships = set(s.scalars(select(Unit.name).where(Unit.kind == "township")))
+    assert names == townships and "南坝镇" in names  # the sheet's new township too

@@ -444,7 +444,8 @@ def _units(value: Any, directory: Directory, error: Any) -> list[int]:
         token = ROLE_NOTE.sub("", normalise(token))  # "县发改局(牵头)", "县财政局等"
         if not token:
             continue
-        group = next((k for w, k in GROUP_WORDS.items() if token.endswith(w)), None)
+        core = re.sub(r"(?:人民政府|党委政府|党委|政府)$", "", token)  # 各乡(镇)人民政府
+        group = next((k for w, k in GROUP_WORDS.items() if core.endswith(w)), None)
         found = directory.of_kind(group) if group else [directory.find(token)]
         for u in found:
             if u is None:
