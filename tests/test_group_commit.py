@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from bot.config import Config, load_config
 from bot.db import DatabaseUnavailable
 from bot.inbound.groupcommit import GroupCommitter, committer
-from bot.inbound.pipeline import Accepted, accept, process
+from bot.inbound.pipeline import Accepted, accept, process, store_batch
 from bot.runtime import Runtime
 from models import InboundMessage, Progress
 from tests.conftest import Clock, County, LiveServer, serve_app
@@ -40,7 +40,7 @@ def wait_queued(gc: GroupCommitter, n: int) -> None:
 def in_one_batch(rt: Runtime, calls: list[Callable[[], Any]]) -> list[Future[Any]]:
     """Start every call on its own thread while the committer is held, then let it commit
     them together."""
-    gc = committer(rt.engine)
+    gc = committer(rt.engine, store_batch)
     pool = ThreadPoolExecutor(len(calls))
     with gc.paused():
         futures = [pool.submit(c) for c in calls]
@@ -72,7 +72,7 @@ def failing_commit(rt: Runtime) -> Iterator[threading.Event]:
 
 
 def test_one_commit_acknowledges_the_whole_batch(rt: Runtime, county: County) -> None:
-    gc = committer(rt.engine)
+    gc = committer(rt.engine, store_batch)
     before = len(gc.batches)
     futures = in_one_batch(rt, [report(rt, f"wecom:b{i}") for i in range(6)])
     results = [f.result() for f in futures]
