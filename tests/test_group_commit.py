@@ -162,3 +162,22 @@ def test_http_batch_with_a_failed_commit_answers_503_to_every_callback(
     # WeCom retries the same callbacks: now acknowledged, each stored once.
     assert [f.result() for f in in_one_batch(rt, sends)] == [200] * 4
     assert count(rt, InboundMessage) == 4
+
+
+def test_callbacks_committed_together_beyond_the_inline_limit_are_left_to_the_worker(
+    server: LiveServer, county: County, clock: Clock
+) -> None:
+    rt = server.rt
+    peer = WecomPeer(VECTORS["token"], VECTORS["encoding_aes_key"], CORP)
+    n = rt.config.web.inline_limit + 1
+    calls = [
+        peer.callback(text_xml("cgz_liaison", f"进度 #1 {20 + i}%", 9800 + i, CORP), now_ts(clock))
+        for i in range(n)
+    ]
+    sends = [partial(lambda c: post(server, *c).text, c) for c in calls]
+    # Acknowledged with no passive answer: the webhook is busy, the worker handles them.
+    assert [f.result() for f in in_one_batch(rt, sends)] == [""] * n
+    with rt.sessions() as s:
+        statuses = s.scalars(select(InboundMessage.status)).all()
+    assert statuses == ["received"] * n
+    assert count(rt, Progress) == 0

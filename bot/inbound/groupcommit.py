@@ -53,6 +53,7 @@ class _Pending:
     done: threading.Event = field(default_factory=threading.Event)
     result: int | None = None
     error: BaseException | None = None
+    batch: int = 0  # how many callbacks were committed together
 
 
 class GroupCommitter:
@@ -68,9 +69,10 @@ class GroupCommitter:
         self._paused = False
         self.batches: list[int] = []  # sizes of committed batches (bench, tests)
 
-    def submit(self, params: Mapping[str, Any], key: str) -> int | None:
+    def submit(self, params: Mapping[str, Any], key: str) -> tuple[int | None, int]:
         """Store `params` in the next batch; the returned id (None: nothing was stored) is
-        committed when this returns. Raises what the batch raised."""
+        committed when this returns, with the size of its batch (how busy the webhook is).
+        Raises what the batch raised."""
         pending = _Pending(params, key)
         with self._cond:
             self._queue.append(pending)
@@ -83,7 +85,7 @@ class GroupCommitter:
         pending.done.wait()
         if pending.error is not None:
             raise pending.error
-        return pending.result
+        return pending.result, pending.batch
 
     def queued(self) -> int:
         with self._cond:
@@ -112,21 +114,36 @@ class GroupCommitter:
             return batch
 
     def _run(self) -> None:
+        # One connection kept while callbacks keep coming: no pool checkout (and its
+        # liveness ping) per batch. Any failure drops it; the next batch connects afresh.
+        conn: Connection | None = None
         while (batch := self._take()) is not None:
             engine = self._engine()
             try:
                 if engine is None:
                     raise RuntimeError("database engine was discarded")
-                self._commit(engine, batch)
+                if conn is None:
+                    conn = engine.connect()
+                self._commit(engine, conn, batch)
             except BaseException as exc:  # every waiter must wake, whatever happened
                 for p in batch:
                     p.error = exc  # in-batch duplicates too: their first was not stored
+                if conn is not None:
+                    conn.invalidate()
+                    conn.close()
+                    conn = None
             finally:
                 for p in batch:
+                    p.batch = len(batch)
                     p.done.set()
             del engine
+            if conn is not None and not self.queued():
+                conn.close()  # idle: back to the pool
+                conn = None
+        if conn is not None:
+            conn.close()
 
-    def _commit(self, engine: Engine, batch: list[_Pending]) -> None:
+    def _commit(self, engine: Engine, conn: Connection, batch: list[_Pending]) -> None:
         first: dict[str, _Pending] = {}
         unique: list[_Pending] = []
         for p in batch:
@@ -136,7 +153,7 @@ class GroupCommitter:
                 first[p.key] = p
                 unique.append(p)
         try:
-            with writer_gate(engine), engine.begin() as conn:
+            with writer_gate(engine), conn.begin():
                 results = self._store(conn, [p.params for p in unique])
         except IntegrityError:
             log.info("group commit: a key in a batch of %d was stored before", len(unique))

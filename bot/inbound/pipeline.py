@@ -51,6 +51,7 @@ class Accepted:
     inbound_id: int | None  # None when nothing was stored (refusal, duplicate)
     reply: str | None = None  # an answer decided without processing
     duplicate: bool = False
+    batch: int = 1  # callbacks committed together with this one
 
 
 def _duplicate(done: InboundMessage) -> Accepted:
@@ -88,9 +89,9 @@ def accept(
     }
     try:
         # Committed with the other callbacks that arrived meanwhile (bot/inbound/groupcommit).
-        inbound_id = committer(rt.engine, store_batch).submit(params, msg_key)
+        inbound_id, batch = committer(rt.engine, store_batch).submit(params, msg_key)
         if inbound_id is not None:
-            return Accepted(inbound_id)
+            return Accepted(inbound_id, batch=batch)
         with rt.sessions() as session:
             return _not_a_member(
                 rt, session, channel=channel, sender=sender, text=text, msg_key=msg_key
