@@ -10,7 +10,7 @@ with 1, 2 and 4 web processes (connections spread round-robin over their ports, 
 proxy would). Client and servers share this machine's cores; other load on the machine
 moves both figures, which is why they are measured side by side.
 
-    .venv/bin/python -m bench.bench_callbacks [--db sqlite] [--db postgresql://…]
+    .venv/bin/python -m bench.bench_callbacks [--db sqlite] [--db postgresql] [--db mariadb]
         [--concurrency 50] [--requests 3000] [--processes 1,2,4]
 """
 
@@ -46,6 +46,7 @@ TOKEN = "benchTOKEN"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 CORP = "wwbench"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+MARIADB_ADMIN = "mysql://root@127.0.0.1:3306/mysql"
 HOST = "127.0.0.1"
 
 
@@ -117,16 +118,18 @@ def database(kind: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tempfile.mkdtemp()}/bench.db"
         return
-    admin_url = PG_ADMIN if kind == "postgresql" else kind
+    admin_url = {"postgresql": PG_ADMIN, "mariadb": MARIADB_ADMIN}.get(kind, kind)
     admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
     name = f"duban_bench_{uuid.uuid4().hex[:8]}"
+    pg = admin.dialect.name == "postgresql"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' if pg else f"CREATE DATABASE `{name}`"))
     try:
         yield make_url(normalise_url(admin_url)).set(database=name).render_as_string(False)
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop = f'"{name}" WITH (FORCE)' if pg else f"`{name}`"
+            conn.execute(text(f"DROP DATABASE IF EXISTS {drop}"))
         admin.dispose()
 
 
@@ -209,7 +212,7 @@ def run_bot(
 
 def drained(rt: Runtime, expected: int) -> str:
     """Wait for the worker to handle every acknowledged message; the stored counts."""
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with rt.sessions() as s:
             waiting = s.scalar(select(func.count()).where(InboundMessage.status == "received"))
@@ -227,7 +230,7 @@ def main() -> None:
     ap.add_argument(
         "--db",
         action="append",
-        help="sqlite, postgresql, or a PostgreSQL admin URL (default: sqlite and postgresql)",
+        help="sqlite, postgresql, mariadb, or a server admin URL (default: sqlite and postgresql)",
     )
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--requests", type=int, default=3000)

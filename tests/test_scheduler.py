@@ -77,8 +77,11 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
     from tests.factories import holiday_county
 
     holiday_county(rt)  # items long overdue by today's date: nudges are due on any workday slot
+    now = rt.now()  # both processes run frozen at the test's clock reading (`--clock`)
+    assert remind(rt, now, dry_run=True), "the test needs nudges due at its clock reading"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     env.update(DUBAN_DATABASE__URL=db_url, DUBAN_LOG__LEVEL="INFO")
+    env.update(DUBAN_SCHEDULER_CLOCK=now.isoformat())
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "scheduler"],
@@ -124,7 +127,6 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
             r.join(timeout=5)
     assert len(leases) == 1
     assert seen("scheduler lease taken") == 1, logs  # exactly one process ever held it
-    now = dt.datetime.now(dt.UTC)  # the processes run on the real clock
     expected = sorted(sent.nudge.key for sent in remind(rt, now, dry_run=True))
     assert sources == expected  # what the rules say for now (nothing in quiet hours)
     assert len(keys) == len(set(keys))  # once
@@ -240,3 +242,17 @@ def test_stand_ins_on_leave_are_followed() -> None:
     assert present(head, day) in (head, deputy, third)  # a cycle ends
     deputy.active = False
     assert present(head, day) is head  # nobody active to stand in
+
+
+def test_simulated_clock_frozen_or_sped_up() -> None:
+    from bot.scheduler import simulated_clock
+
+    ticks = iter([100.0, 100.0, 110.0, 130.0])
+    fast = simulated_clock("2026-10-13T09:00:00+08:00@60", ticks=lambda: next(ticks))
+    assert fast() == dt.datetime(2026, 10, 13, 1, 0, tzinfo=dt.UTC)
+    assert fast() == dt.datetime(2026, 10, 13, 1, 10, tzinfo=dt.UTC)  # 10 s × 60
+    assert fast() == dt.datetime(2026, 10, 13, 1, 30, tzinfo=dt.UTC)
+    frozen = simulated_clock("2026-10-13T09:00:00+08:00", ticks=lambda: 5.0)
+    assert frozen() == frozen() == dt.datetime(2026, 10, 13, 1, 0, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="UTC offset"):
+        simulated_clock("2026-10-13T09:00:00")

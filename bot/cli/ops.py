@@ -85,12 +85,21 @@ def serve(
 
 
 @cli.command()
+@click.option(
+    "--clock",
+    envvar="DUBAN_SCHEDULER_CLOCK",
+    default=None,
+    metavar="START[@SPEED]",
+    help="Simulated time (rehearsals, tests): ISO 8601 start with offset, frozen or SPEED× real.",
+)
 @click.pass_obj
 @needs_db
-def scheduler(state: State) -> None:
+def scheduler(state: State, clock: str | None) -> None:
     """Run the scheduler (one active per database; others stay idle until it dies)."""
-    from bot.scheduler import SchedulerService
+    from bot.scheduler import SchedulerService, simulated_clock
 
+    if clock:
+        state.runtime.clock = simulated_clock(clock)
     service = SchedulerService(state.runtime)
     sched = service.build(blocking=True)
 
