@@ -39,14 +39,14 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _run(
-    host: str, port: int, requests: Sequence[bytes], concurrency: int
+    host: str, ports: Sequence[int], requests: Sequence[bytes], concurrency: int
 ) -> tuple[list[float], float]:
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for r in requests:
         queue.put_nowait(r)
     latencies: list[float] = []
 
-    async def connection() -> None:
+    async def connection(port: int) -> None:
         reader, writer = await asyncio.open_connection(host, port)
         try:
             while not queue.empty():
@@ -61,12 +61,16 @@ async def _run(
             writer.close()
 
     start = time.perf_counter()
-    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    await asyncio.gather(*(connection(ports[i % len(ports)]) for i in range(concurrency)))
     return latencies, time.perf_counter() - start
 
 
 def run(
-    host: str, port: int, requests: Sequence[bytes], concurrency: int
+    host: str, port: int | Sequence[int], requests: Sequence[bytes], concurrency: int
 ) -> tuple[list[float], float]:
-    """Send every request, `concurrency` at a time; (latencies in seconds, wall time)."""
-    return asyncio.run(_run(host, port, requests, concurrency))
+    """Send every request, `concurrency` at a time; (latencies in seconds, wall time).
+
+    Several ports (one per web process) share the connections round-robin, as a front
+    proxy spreading keep-alive connections over its upstreams would."""
+    ports = [port] if isinstance(port, int) else list(port)
+    return asyncio.run(_run(host, ports, requests, concurrency))

@@ -40,6 +40,15 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     url = normalise_url(url)
     backend = make_url(url).get_backend_name()
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    # `?prepare_threshold=none` on a PostgreSQL URL: psycopg prepares no statements on the
+    # server. Needed behind PgBouncer < 1.21 in transaction mode, where the next transaction
+    # may run on another server connection that never saw the PREPARE.
+    u = make_url(url)
+    threshold = u.query.get("prepare_threshold")
+    driver_args: dict[str, Any] = {}
+    if isinstance(threshold, str) and backend == "postgresql":
+        driver_args["prepare_threshold"] = None if threshold.lower() == "none" else int(threshold)
+        url = u.difference_update_query(["prepare_threshold"]).render_as_string(False)
     if backend == "sqlite":
         kwargs["connect_args"] = {"timeout": 10}
     else:
@@ -48,7 +57,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         if backend in ("mysql", "mariadb"):
             kwargs["connect_args"] = {"connect_timeout": 5}
         else:
-            kwargs["connect_args"] = {"connect_timeout": 5}
+            kwargs["connect_args"] = {"connect_timeout": 5, **driver_args}
     engine = create_engine(url, **kwargs)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,28 @@ from schedules.review import review_nudges_due
 log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 LEASE_TTL = dt.timedelta(seconds=30)
+
+
+def simulated_clock(
+    spec: str, ticks: Callable[[], float] = time.monotonic
+) -> Callable[[], dt.datetime]:
+    """A clock for rehearsals and tests: `START` (ISO 8601 with its UTC offset) frozen, or
+    `START@SPEED`, starting at START when made and running SPEED times faster than real
+    time (60: a working day in eight minutes). Elapsed time comes from `ticks` (monotonic).
+    """
+    start_text, _, speed_text = spec.partition("@")
+    start = dt.datetime.fromisoformat(start_text)
+    if start.tzinfo is None:
+        raise ValueError(f"clock start {start_text!r} needs a UTC offset, e.g. +08:00")
+    speed = float(speed_text) if speed_text else 0.0
+    if speed < 0:
+        raise ValueError("clock speed must not be negative")
+    began = ticks()
+
+    def now() -> dt.datetime:
+        return (start + dt.timedelta(seconds=(ticks() - began) * speed)).astimezone(dt.UTC)
+
+    return now
 
 
 def remind(rt: Runtime, at: dt.datetime | None = None, *, dry_run: bool = False) -> list[Sent]:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from bot.config import Config, load_config
 from bot.db import DatabaseUnavailable
 from bot.inbound.groupcommit import GroupCommitter, committer
-from bot.inbound.pipeline import Accepted, accept, process
+from bot.inbound.pipeline import Accepted, accept, process, store_batch
 from bot.runtime import Runtime
 from models import InboundMessage, Progress
 from tests.conftest import Clock, County, LiveServer, serve_app
@@ -40,7 +40,7 @@ def wait_queued(gc: GroupCommitter, n: int) -> None:
 def in_one_batch(rt: Runtime, calls: list[Callable[[], Any]]) -> list[Future[Any]]:
     """Start every call on its own thread while the committer is held, then let it commit
     them together."""
-    gc = committer(rt.engine)
+    gc = committer(rt.engine, store_batch)
     pool = ThreadPoolExecutor(len(calls))
     with gc.paused():
         futures = [pool.submit(c) for c in calls]
@@ -72,7 +72,7 @@ def failing_commit(rt: Runtime) -> Iterator[threading.Event]:
 
 
 def test_one_commit_acknowledges_the_whole_batch(rt: Runtime, county: County) -> None:
-    gc = committer(rt.engine)
+    gc = committer(rt.engine, store_batch)
     before = len(gc.batches)
     futures = in_one_batch(rt, [report(rt, f"wecom:b{i}") for i in range(6)])
     results = [f.result() for f in futures]
@@ -162,3 +162,22 @@ def test_http_batch_with_a_failed_commit_answers_503_to_every_callback(
     # WeCom retries the same callbacks: now acknowledged, each stored once.
     assert [f.result() for f in in_one_batch(rt, sends)] == [200] * 4
     assert count(rt, InboundMessage) == 4
+
+
+def test_callbacks_committed_together_beyond_the_inline_limit_are_left_to_the_worker(
+    server: LiveServer, county: County, clock: Clock
+) -> None:
+    rt = server.rt
+    peer = WecomPeer(VECTORS["token"], VECTORS["encoding_aes_key"], CORP)
+    n = rt.config.web.inline_limit + 1
+    calls = [
+        peer.callback(text_xml("cgz_liaison", f"进度 #1 {20 + i}%", 9800 + i, CORP), now_ts(clock))
+        for i in range(n)
+    ]
+    sends = [partial(lambda c: post(server, *c).text, c) for c in calls]
+    # Acknowledged with no passive answer: the webhook is busy, the worker handles them.
+    assert [f.result() for f in in_one_batch(rt, sends)] == [""] * n
+    with rt.sessions() as s:
+        statuses = s.scalars(select(InboundMessage.status)).all()
+    assert statuses == ["received"] * n
+    assert count(rt, Progress) == 0

@@ -62,7 +62,7 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
     rt: Runtime, db_url: str, tmp_path: object
 ) -> None:
     """Two real `duban scheduler` processes on one database: one takes the lease, the other
-    stays idle; what was enqueued is exactly what the rules say for the rehearsed moment, once."""
+    stays idle; what was enqueued is exactly what the rules say for now, once."""
     import os
     import signal
     import subprocess
@@ -76,13 +76,15 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
     from models import Lease, Outbox
     from tests.factories import holiday_county
 
-    holiday_county(rt)
-    start = dt.datetime(2026, 10, 13, 10, 0, tzinfo=TZ)  # a workday with overdue items
+    holiday_county(rt)  # items long overdue by today's date: nudges are due on any workday slot
+    now = rt.now()  # both processes run frozen at the test's clock reading (`--clock`)
+    assert remind(rt, now, dry_run=True), "the test needs nudges due at its clock reading"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     env.update(DUBAN_DATABASE__URL=db_url, DUBAN_LOG__LEVEL="INFO")
+    env.update(DUBAN_SCHEDULER_CLOCK=now.isoformat())
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "scheduler", "--start-at", "2026-10-13T10:00"],
+            [sys.executable, "-m", "bot.cli", "scheduler"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -125,10 +127,8 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
             r.join(timeout=5)
     assert len(leases) == 1
     assert seen("scheduler lease taken") == 1, logs  # exactly one process ever held it
-    # The processes' clocks started at `start` and ran a few seconds: no slot lies between.
-    expected = sorted(sent.nudge.key for sent in remind(rt, start, dry_run=True))
-    assert expected  # overdue items on a workday morning: there is something to send
-    assert sources == expected
+    expected = sorted(sent.nudge.key for sent in remind(rt, now, dry_run=True))
+    assert sources == expected  # what the rules say for now (nothing in quiet hours)
     assert len(keys) == len(set(keys))  # once
 
 
@@ -244,12 +244,15 @@ def test_stand_ins_on_leave_are_followed() -> None:
     assert present(head, day) is head  # nobody active to stand in
 
 
-def test_a_rehearsal_clock_starts_at_the_given_moment_and_runs_at_real_speed() -> None:
-    from bot.runtime import shifted_clock
+def test_simulated_clock_frozen_or_sped_up() -> None:
+    from bot.scheduler import simulated_clock
 
-    real = dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC)
-    readings = [real, real, real + dt.timedelta(seconds=7)]
-    base = iter(readings).__next__
-    clock = shifted_clock(dt.datetime(2026, 10, 13, 10, 0, tzinfo=TZ), base)
-    assert clock() == dt.datetime(2026, 10, 13, 10, 0, tzinfo=TZ)
-    assert clock() == dt.datetime(2026, 10, 13, 10, 0, 7, tzinfo=TZ)
+    ticks = iter([100.0, 100.0, 110.0, 130.0])
+    fast = simulated_clock("2026-10-13T09:00:00+08:00@60", ticks=lambda: next(ticks))
+    assert fast() == dt.datetime(2026, 10, 13, 1, 0, tzinfo=dt.UTC)
+    assert fast() == dt.datetime(2026, 10, 13, 1, 10, tzinfo=dt.UTC)  # 10 s × 60
+    assert fast() == dt.datetime(2026, 10, 13, 1, 30, tzinfo=dt.UTC)
+    frozen = simulated_clock("2026-10-13T09:00:00+08:00", ticks=lambda: 5.0)
+    assert frozen() == frozen() == dt.datetime(2026, 10, 13, 1, 0, tzinfo=dt.UTC)
+    with pytest.raises(ValueError, match="UTC offset"):
+        simulated_clock("2026-10-13T09:00:00")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from bot.cli.base import State, cli, emit, local_moment, needs_db
+from bot.cli.base import State, cli, emit, needs_db
 
 
 @cli.command()
@@ -101,22 +101,24 @@ def serve(
 
 @cli.command()
 @click.option(
-    "--start-at",
+    "--clock",
+    envvar="DUBAN_SCHEDULER_CLOCK",
     default=None,
-    metavar="YYYY-MM-DDTHH:MM",
-    help="Rehearsal: start as if the local clock read this, then run at real speed.",
+    metavar="START[@SPEED]",
+    help="Simulated time (rehearsals, tests): ISO 8601 start with offset, frozen or SPEED× real.",
 )
 @click.pass_obj
 @needs_db
-def scheduler(state: State, start_at: str | None) -> None:
+def scheduler(state: State, clock: str | None) -> None:
     """Run the scheduler (one active per database; others stay idle until it dies)."""
-    from bot.runtime import shifted_clock
-    from bot.scheduler import SchedulerService
+    from bot.scheduler import SchedulerService, simulated_clock
 
-    rt = state.runtime
-    if start_at:
-        rt.clock = shifted_clock(local_moment(start_at, rt.tz, "--start-at"))
-    service = SchedulerService(rt)
+    if clock:
+        try:
+            state.runtime.clock = simulated_clock(clock)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--clock") from None
+    service = SchedulerService(state.runtime)
     sched = service.build(blocking=True)
 
     def stop(*_: Any) -> None:

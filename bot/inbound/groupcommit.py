@@ -20,12 +20,12 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Executable
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import writer_gate
@@ -38,25 +38,30 @@ MAX_BATCH = 256
 IDLE_SECONDS = 2.0
 
 
+# Stores a batch in the open transaction: one row id (or None: nothing stored) per params.
+BatchStore = Callable[[Connection, Sequence[Mapping[str, Any]]], list[int | None]]
+
+
 class AlreadyStored(Exception):
     """The same message key was accepted earlier in the same batch."""
 
 
 @dataclass(eq=False)
 class _Pending:
-    statement: Executable
     params: Mapping[str, Any]
     key: str
     done: threading.Event = field(default_factory=threading.Event)
     result: int | None = None
     error: BaseException | None = None
+    batch: int = 0  # how many callbacks were committed together
 
 
 class GroupCommitter:
     """Commits queued inserts in batches on one thread; `submit` blocks until committed."""
 
-    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, engine: Engine, store: BatchStore, max_batch: int = MAX_BATCH) -> None:
         self._engine = weakref.ref(engine)
+        self._store = store
         self._max_batch = max_batch
         self._queue: list[_Pending] = []
         self._cond = threading.Condition()
@@ -64,10 +69,11 @@ class GroupCommitter:
         self._paused = False
         self.batches: list[int] = []  # sizes of committed batches (bench, tests)
 
-    def submit(self, statement: Executable, params: Mapping[str, Any], key: str) -> int | None:
-        """Run `statement` (an INSERT … RETURNING id) in the next batch; the returned id (or
-        None when it inserted nothing) is committed. Raises what the batch raised."""
-        pending = _Pending(statement, params, key)
+    def submit(self, params: Mapping[str, Any], key: str) -> tuple[int | None, int]:
+        """Store `params` in the next batch; the returned id (None: nothing was stored) is
+        committed when this returns, with the size of its batch (how busy the webhook is).
+        Raises what the batch raised."""
+        pending = _Pending(params, key)
         with self._cond:
             self._queue.append(pending)
             if self._thread is None:
@@ -79,7 +85,7 @@ class GroupCommitter:
         pending.done.wait()
         if pending.error is not None:
             raise pending.error
-        return pending.result
+        return pending.result, pending.batch
 
     def queued(self) -> int:
         with self._cond:
@@ -108,21 +114,36 @@ class GroupCommitter:
             return batch
 
     def _run(self) -> None:
+        # One connection kept while callbacks keep coming: no pool checkout (and its
+        # liveness ping) per batch. Any failure drops it; the next batch connects afresh.
+        conn: Connection | None = None
         while (batch := self._take()) is not None:
             engine = self._engine()
             try:
                 if engine is None:
                     raise RuntimeError("database engine was discarded")
-                self._commit(engine, batch)
+                if conn is None:
+                    conn = engine.connect()
+                self._commit(engine, conn, batch)
             except BaseException as exc:  # every waiter must wake, whatever happened
                 for p in batch:
                     p.error = exc  # in-batch duplicates too: their first was not stored
+                if conn is not None:
+                    conn.invalidate()
+                    conn.close()
+                    conn = None
             finally:
                 for p in batch:
+                    p.batch = len(batch)
                     p.done.set()
             del engine
+            if conn is not None and not self.queued():
+                conn.close()  # idle: back to the pool
+                conn = None
+        if conn is not None:
+            conn.close()
 
-    def _commit(self, engine: Engine, batch: list[_Pending]) -> None:
+    def _commit(self, engine: Engine, conn: Connection, batch: list[_Pending]) -> None:
         first: dict[str, _Pending] = {}
         unique: list[_Pending] = []
         for p in batch:
@@ -132,8 +153,8 @@ class GroupCommitter:
                 first[p.key] = p
                 unique.append(p)
         try:
-            with writer_gate(engine), engine.begin() as conn:
-                results = [conn.execute(p.statement, p.params).scalar() for p in unique]
+            with writer_gate(engine), conn.begin():
+                results = self._store(conn, [p.params for p in unique])
         except IntegrityError:
             log.info("group commit: a key in a batch of %d was stored before", len(unique))
             self._one_by_one(engine, unique)
@@ -145,12 +166,11 @@ class GroupCommitter:
                 p.error = None  # the first stored nothing (not a member): answer the same way
         self.batches.append(len(unique))
 
-    @staticmethod
-    def _one_by_one(engine: Engine, batch: list[_Pending]) -> None:
+    def _one_by_one(self, engine: Engine, batch: list[_Pending]) -> None:
         for p in batch:
             try:
                 with writer_gate(engine), engine.begin() as conn:
-                    p.result = conn.execute(p.statement, p.params).scalar()
+                    p.result = self._store(conn, [p.params])[0]
             except Exception as exc:  # this callback only: the others' commits stand
                 p.error = exc
 
@@ -159,10 +179,10 @@ _COMMITTERS: weakref.WeakKeyDictionary[Engine, GroupCommitter] = weakref.WeakKey
 _COMMITTERS_LOCK = threading.Lock()
 
 
-def committer(engine: Engine) -> GroupCommitter:
-    """The one committer of this process for `engine`."""
+def committer(engine: Engine, store: BatchStore) -> GroupCommitter:
+    """The one committer of this process for `engine` (created with `store`)."""
     with _COMMITTERS_LOCK:
         found = _COMMITTERS.get(engine)
         if found is None:
-            found = _COMMITTERS[engine] = GroupCommitter(engine)
+            found = _COMMITTERS[engine] = GroupCommitter(engine, store)
         return found

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Insert, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
-from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from bot.db import DatabaseUnavailable, writer_gate
 from bot.inbound.binding import redeem
@@ -50,6 +52,7 @@ class Accepted:
     inbound_id: int | None  # None when nothing was stored (refusal, duplicate)
     reply: str | None = None  # an answer decided without processing
     duplicate: bool = False
+    batch: int = 1  # callbacks committed together with this one
 
 
 def _duplicate(done: InboundMessage) -> Accepted:
@@ -71,12 +74,11 @@ def accept(
 ) -> Accepted:
     """Store the message once; raises DatabaseUnavailable when it cannot be stored.
 
-    This is the whole of a busy webhook's work, so it is one prepared statement: an INSERT
-    … SELECT that finds the sender among active members (no row: not a member) and whose
-    unique key detects a platform retry. Concurrent acceptances share one transaction
-    (group commit); this returns only after the row is committed.
+    This is the whole of a busy webhook's work: concurrent acceptances share one transaction
+    (group commit, `store_batch`), and this returns only after the row is committed. The
+    message key is unique, which detects a platform retry.
     """
-    params = {
+    params: dict[str, Any] = {
         "msg_key": msg_key,
         "channel": channel,
         "sender": sender,
@@ -86,12 +88,11 @@ def accept(
         "received_at": rt.now(),
         "response_url": response_url,
     }
-    statement = _STORE_WECHAT if channel == "wechat" else _STORE
     try:
         # Committed with the other callbacks that arrived meanwhile (bot/inbound/groupcommit).
-        inbound_id = committer(rt.engine).submit(statement, params, msg_key)
+        inbound_id, batch = committer(rt.engine, store_batch).submit(params, msg_key)
         if inbound_id is not None:
-            return Accepted(inbound_id)
+            return Accepted(inbound_id, batch=batch)
         with rt.sessions() as session:
             return _not_a_member(
                 rt, session, channel=channel, sender=sender, text=text, msg_key=msg_key
@@ -113,36 +114,30 @@ def accept(
         raise DatabaseUnavailable(str(exc)) from exc
 
 
-def _store_statement(column: InstrumentedAttribute[str | None]) -> Insert:
-    """INSERT INTO inbound_message (…) SELECT :params…, member.id FROM member WHERE the
-    sender is an active member — built once, so every callback reuses the compiled SQL."""
-    names = (
-        "msg_key",
-        "channel",
-        "sender",
-        "msg_type",
-        "content",
-        "media_id",
-        "received_at",
-        "response_url",
-    )
-    table = InboundMessage.__table__
-    values = [bindparam(n, type_=table.c[n].type) for n in names]
-    fixed = {"reply": "", "status": "received", "reply_via": "passive"}
-    source = select(
-        *values,
-        *(literal(v, type_=table.c[k].type) for k, v in fixed.items()),
-        Member.id,
-    ).where(column == bindparam("sender"), Member.active.is_(True))
-    return (
-        insert(InboundMessage)
-        .from_select([*names, *fixed, "member_id"], source)
-        .returning(InboundMessage.id)
-    )
+_FIXED = {"reply": "", "status": "received", "reply_via": "passive"}
+# Core, not the ORM: executed with a list of rows, SQLAlchemy sends one multi-row INSERT.
+_INSERT = insert(InboundMessage.__table__).returning(  # type: ignore[arg-type]
+    InboundMessage.id, sort_by_parameter_order=True
+)
 
 
-_STORE = _store_statement(Member.userid)
-_STORE_WECHAT = _store_statement(Member.openid)
+def store_batch(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """Store a batch of callbacks in the open transaction: one SELECT finds the senders among
+    active members (a sender who is not: nothing stored, None), one multi-row INSERT …
+    RETURNING stores the rest. Two round trips per batch, however large: the committer
+    thread waits for the GIL after each one while the request threads decrypt."""
+    member_of: dict[tuple[bool, str], int] = {}
+    for wechat, column in ((False, Member.userid), (True, Member.openid)):
+        senders = {r["sender"] for r in rows if (r["channel"] == "wechat") is wechat}
+        if senders:
+            found = conn.execute(
+                select(column, Member.id).where(column.in_(senders), Member.active.is_(True))
+            )
+            member_of.update(((wechat, str(sender)), mid) for sender, mid in found)
+    members = [member_of.get((r["channel"] == "wechat", r["sender"])) for r in rows]
+    todo = [{**r, **_FIXED, "member_id": m} for r, m in zip(rows, members, strict=True) if m]
+    ids = iter(conn.execute(_INSERT, todo).scalars().all() if todo else [])
+    return [next(ids) if m else None for m in members]
 
 
 def _not_a_member(

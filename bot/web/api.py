@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, abort, jsonify
+from flask import Blueprint, abort, jsonify, request, url_for
 from sqlalchemy import select
 
 from bot.web.auth import login_required
+from bot.web.paging import page_args, paginate
 from bot.web.targets import shown_target
 from bot.web.views import filtered_rows, rows_where, rt
 from handlers.render import row_json
@@ -25,9 +26,24 @@ def local_iso(value: dt.datetime | None) -> str | None:
 @bp.get("/ledger")
 @login_required
 def ledger() -> Any:
+    number, size = page_args(request.args)
     with rt().sessions() as db:
         today = rt().today()
-        return jsonify([row_json(r, today) for r in filtered_rows(db)])
+        page = paginate(filtered_rows(db), number, size)
+    # The body stays a list of rows (as before paging); where it sits in the whole is in
+    # the headers, with GitHub-style links to the neighbouring pages.
+    response = jsonify([row_json(r, today) for r in page.rows])
+    response.headers["X-Total-Count"] = str(page.total)
+    response.headers["X-Page"] = str(page.number)
+    response.headers["X-Pages"] = str(page.pages)
+    links = []
+    for rel, n in (("prev", page.number - 1), ("next", page.number + 1)):
+        if 1 <= n <= page.pages:
+            args: dict[str, Any] = {**request.args.to_dict(), "page": n, "size": page.size}
+            links.append(f'<{url_for("api.ledger", **args)}>; rel="{rel}"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
 
 
 @bp.get("/units")

@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from bot.db import DatabaseUnavailable
 from bot.runtime import Runtime
 from bot.web.auth import login_required
+from bot.web.paging import page_args, paginate
 from handlers.lead_review import review_actions
 from handlers.render import install_filters, moment_label
 from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
@@ -212,9 +213,11 @@ def ledger() -> Any:
         rows = [r for r in rows if r.light.color == color]
     if status:
         rows = [r for r in rows if r.status == status]
+    page = paginate(rows, *page_args(request.args))
     return render_template(
         "ledger.html",
-        rows=rows,
+        rows=page.rows,
+        page=page,
         lights=lights,
         awaiting=awaiting,
         units=units,

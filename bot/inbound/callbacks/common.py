@@ -96,7 +96,8 @@ def answer(
         )
         if accepted.inbound_id is None:
             return accepted.reply or ""
-        if busy > rt.config.web.inline_limit:
+        # Busy: more callbacks in flight, or committed together, than may be handled inline.
+        if max(busy, accepted.batch) > rt.config.web.inline_limit:
             log.info(
                 "callback busy (%s in flight): msg_key=%s acknowledged, handled by the worker",
                 busy,

@@ -1,0 +1,74 @@
+"""The ledger page and /api/ledger paged on the server: worst first, filters kept across
+pages, links in Chinese, totals in the API's headers."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+from bot.web.paging import paginate
+from tests import test_web
+from tests.test_web import text
+
+# The signed-in dashboard client of tests/test_web.py, with its county and account.
+app, client, user = test_web.app, test_web.client, test_web.user
+
+
+def row_refs(html: str) -> list[str]:
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r"<tr[^>]*>", body)
+
+
+def test_paginate_clamps_past_the_end() -> None:
+    page = paginate(list(range(7)), 9, 3)
+    assert (list(page.rows), page.number, page.pages, page.first_index) == ([6], 3, 3, 7)
+    empty = paginate([], 1, 3)
+    assert (list(empty.rows), empty.pages, empty.first_index) == ([], 1, 0)
+
+
+def test_ledger_page_shows_one_page_worst_first_with_links(user: FlaskClient) -> None:
+    everything = user.get("/api/ledger").get_json()
+    assert len(everything) > 2
+    first = user.get("/ledger?size=2").get_data(as_text=True)
+    assert len(row_refs(first)) == 2
+    assert 'class="light red"' in first  # the red item leads the first page
+    shown = text(first)
+    assert f"共 {len(everything)} 项" in shown and "本页第 1–2 项" in shown
+    pages = -(-len(everything) // 2)
+    assert f"第 1 / {pages} 页" in shown and "下一页" in shown and "上一页" not in shown
+    assert 'href="/ledger?size=2&amp;page=2"' in first
+    last = user.get(f"/ledger?size=2&page={pages}").get_data(as_text=True)
+    assert "上一页" in last and "下一页" not in last
+    assert len(row_refs(last)) == len(everything) - 2 * (pages - 1)
+
+
+def test_filters_apply_before_paging_and_survive_page_links(user: FlaskClient) -> None:
+    cgz = user.get("/api/ledger?unit=CGZ").get_json()
+    assert len(cgz) == 3
+    page = user.get("/ledger?unit=CGZ&size=2").get_data(as_text=True)
+    assert "共 3 项" in text(page) and 'href="/ledger?unit=CGZ&amp;size=2&amp;page=2"' in page
+    second = user.get("/ledger?unit=CGZ&size=2&page=2").get_data(as_text=True)
+    assert len(row_refs(second)) == 1 and "河西乡" not in text(second).split("筛选")[-1]
+    red = user.get("/ledger?light=red&size=1").get_data(as_text=True)
+    assert "共 1 项" in text(red) and "下一页" not in red
+
+
+def test_api_pages_with_totals_and_links(user: FlaskClient) -> None:
+    everything = user.get("/api/ledger").get_json()
+    r = user.get("/api/ledger?size=2&page=2")
+    assert r.status_code == 200
+    assert r.get_json() == everything[2:4]
+    assert r.headers["X-Total-Count"] == str(len(everything))
+    assert r.headers["X-Page"] == "2"
+    assert "page=1" in r.headers["Link"] and 'rel="prev"' in r.headers["Link"]
+    unit = user.get("/api/ledger?unit=CGZ&size=2")
+    assert unit.headers["X-Total-Count"] == "3" and len(unit.get_json()) == 2
+    assert "unit=CGZ" in unit.headers["Link"] and 'rel="next"' in unit.headers["Link"]
+
+
+def test_bad_page_arguments_are_a_400_in_chinese(user: FlaskClient) -> None:
+    for query in ("page=0", "size=0", "size=10000", "page=abc"):
+        r = user.get(f"/api/ledger?{query}")
+        assert r.status_code == 400 and "页" in r.get_json()["message"], query
+    assert user.get("/ledger?page=x").status_code == 400
