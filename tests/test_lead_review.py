@@ -308,3 +308,7 @@ def test_office_review_list_leaves_out_what_the_lead_unit_holds(
     say(rt, lead, "初审通过 #3")
     listing = say(rt, county.supervisor, "待审核")
     assert "待审核 2 项" in listing and "#3 城关镇" in listing and "另有" not in listing
+
+
+def test_help_names_the_first_review_commands(rt: Runtime, county: County, lead: str) -> None:
+    assert "初审退回 #12 城关镇 原因" in say(rt, lead, "帮助")
