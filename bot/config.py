@@ -9,13 +9,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_type_hints
 
-from schedules.rules import Rules
+from schedules.recurrence import DEFAULT_SEASONS
+from schedules.rules import SCORING_MODES, TIMELINESS, KeyWorkRule, Rules
 
 ENV_PREFIX = "DUBAN_"
 
@@ -127,6 +129,32 @@ class WebConfig:
     # this many callbacks are in flight; in a burst the webhook just stores and acknowledges,
     # and the worker handles the stored messages, replying by message.
     inline_limit: int = 2
+    # A dashboard session lapses this long after sign-in (checked on the server too).
+    session_hours: float = 12.0
+    # Session cookie only over https; on by itself when base_url is https.
+    secure_cookie: bool = False
+    # Password guessing: this many failures in login_window_minutes lock the account (and,
+    # at login_max_failures_per_source, the client address) for login_lockout_minutes.
+    login_max_failures: int = 5
+    login_max_failures_per_source: int = 20
+    login_window_minutes: float = 15.0
+    login_lockout_minutes: float = 15.0
+
+
+@dataclass(frozen=True)
+class ExcelConfig:
+    """Bounds on an imported ledger sheet, checked before any cell is built (a county's
+    ledger is a few hundred rows and KiB)."""
+
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # The sum of the zip members' declared sizes: a small file may inflate a hundredfold.
+    max_unzipped_bytes: int = 50 * 1024 * 1024
+    max_rows: int = 5000
+    max_columns: int = 100
+    max_merged_ranges: int = 2000
+    # The dashboard parses an upload in a child process with these budgets.
+    parse_timeout_seconds: float = 60.0
+    parse_memory_mb: int = 1024
 
 
 @dataclass(frozen=True)
@@ -154,6 +182,7 @@ class Config:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     web: WebConfig = field(default_factory=WebConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    excel: ExcelConfig = field(default_factory=ExcelConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
     @property
@@ -213,7 +242,8 @@ def _build_section(cls: type, name: str, raw: dict[str, Any]) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(name, "expected a table")
     hints = get_type_hints(cls)
-    known = {f.name for f in fields(cls)} - {"plans"}  # [plans] is a section of its own
+    # [plans] and [seasons] are sections of their own.
+    known = {f.name for f in fields(cls)} - {"plans", "seasons", "key_works"}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{name}.{key}", "unknown key")
@@ -285,10 +315,30 @@ def _validate(cfg: Config) -> None:
     ):
         if getattr(d, key) <= 0:
             raise ConfigError(f"delivery.{key}", "must be positive")
+    for key in (
+        "max_upload_bytes",
+        "max_unzipped_bytes",
+        "max_rows",
+        "max_columns",
+        "max_merged_ranges",
+        "parse_timeout_seconds",
+        "parse_memory_mb",
+    ):
+        if getattr(cfg.excel, key) <= 0:
+            raise ConfigError(f"excel.{key}", "must be positive")
     if cfg.log.format not in ("text", "json"):
         raise ConfigError("log.format", "must be 'text' or 'json'")
     if cfg.log.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log.level", "must be DEBUG, INFO, WARNING or ERROR")
+    for key in (
+        "session_hours",
+        "login_max_failures",
+        "login_max_failures_per_source",
+        "login_window_minutes",
+        "login_lockout_minutes",
+    ):
+        if getattr(cfg.web, key) <= 0:
+            raise ConfigError(f"web.{key}", "must be positive")
     if cfg.web.inline_limit < 0:
         raise ConfigError("web.inline_limit", "must not be negative (0 = always acknowledge first)")
     if not (1 <= cfg.web.port <= 65535):
@@ -340,15 +390,65 @@ def _plans(raw: Any) -> dict[str, tuple[dict[str, Any], ...]]:
     return out
 
 
+SEASON_RE = re.compile(
+    r"^\s*(\d{1,2})\s*[-月]\s*(\d{1,2})\s*日?\s*(?:\.\.|[-–—~～至到])\s*(?:次年)?"
+    r"(\d{1,2})\s*[-月]\s*(\d{1,2})\s*日?\s*$"
+)
+
+
+def _seasons(raw: Any) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    """`[seasons]`: name = "06-01..09-30" (or "6月1日-9月30日"); a window may run across the
+    new year ("10-01..05-31"). Defaults (汛期, 森林防火期) stay unless redefined."""
+    if not isinstance(raw, dict):
+        raise ConfigError("seasons", 'expected a table of season = "MM-DD..MM-DD"')
+    out = dict(DEFAULT_SEASONS)
+    for name, value in raw.items():
+        m = SEASON_RE.match(value) if isinstance(value, str) else None
+        if m is None:
+            raise ConfigError(f"seasons.{name}", f'expected "MM-DD..MM-DD", got {value!r}')
+        a, b, c, d = (int(g) for g in m.groups())
+        try:
+            dt.date(2024, a, b), dt.date(2024, c, d)  # a leap year: 02-29 is a valid edge
+        except ValueError:
+            raise ConfigError(f"seasons.{name}", f"not a date range: {value!r}") from None
+        out[str(name)] = ((a, b), (c, d))
+    return out
+
+
+def _key_works(raw: Any) -> dict[str, KeyWorkRule]:
+    """`[key_works]`: name = { weight = 2.0, scoring = "timeliness|attainment|mix",
+    timeliness_share = 0.5 }, each key optional."""
+    if not isinstance(raw, dict):
+        raise ConfigError("key_works", "expected a table of key work = { weight, scoring }")
+    out = {}
+    for name, spec in raw.items():
+        key = f"key_works.{name}"
+        if not isinstance(spec, dict) or set(spec) - {"weight", "scoring", "timeliness_share"}:
+            raise ConfigError(key, f"expected {{ weight, scoring, timeliness_share }}: {spec!r}")
+        weight = spec.get("weight")
+        if weight is not None and (
+            not isinstance(weight, int | float) or isinstance(weight, bool) or weight <= 0
+        ):
+            raise ConfigError(key, f"weight must be a positive number, got {weight!r}")
+        scoring = spec.get("scoring", TIMELINESS)
+        if scoring not in SCORING_MODES:
+            raise ConfigError(key, f"scoring must be one of {', '.join(SCORING_MODES)}")
+        share = spec.get("timeliness_share", 0.5)
+        if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share <= 1:
+            raise ConfigError(key, f"timeliness_share must be between 0 and 1, got {share!r}")
+        out[str(name)] = KeyWorkRule(
+            float(weight) if weight is not None else None, scoring, float(share)
+        )
+    return out
+
+
 def _env_overrides(data: dict[str, Any], environ: dict[str, str]) -> None:
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        if section == "plans":
-            raise ConfigError(
-                name, "plan templates are set in the config file, not the environment"
-            )
+        if section in ("plans", "seasons", "key_works"):
+            raise ConfigError(name, f"[{section}] is set in the config file, not the environment")
         if section not in {f.name for f in fields(Config)}:
             # A misspelt section would otherwise be ignored and its secret silently unused.
             raise ConfigError(name, f"unknown section {section!r} in environment variable")
@@ -374,16 +474,21 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError("file", f"{p} is not valid TOML: {exc}") from None
     for section in list(data):
-        if section not in {f.name for f in fields(Config)} | {"plans"}:
+        if section not in {f.name for f in fields(Config)} | {"plans", "seasons", "key_works"}:
             raise ConfigError(section, "unknown section")
     _env_overrides(data, environ)
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
     plans = _plans(data.pop("plans", {}))
+    seasons = _seasons(data.pop("seasons", {}))
+    key_works = _key_works(data.pop("key_works", {}))
     hints = get_type_hints(Config)
     sections = {name: _build_section(hints[name], name, raw) for name, raw in data.items()}
     sections["rules"] = dataclasses.replace(
-        sections.get("rules", Rules()), plans=MappingProxyType(plans)
+        sections.get("rules", Rules()),
+        plans=MappingProxyType(plans),
+        seasons=MappingProxyType(seasons),
+        key_works=MappingProxyType(key_works),
     )
     cfg = Config(**sections)
     _validate(cfg)

@@ -22,6 +22,13 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def shifted_clock(start: dt.datetime, base: Clock = system_clock) -> Clock:
+    """A clock that reads `start` now and then advances with `base`: a rehearsal of a
+    given day (`duban scheduler --start-at`) that still runs at real speed."""
+    offset = start.astimezone(dt.UTC) - base()
+    return lambda: base() + offset
+
+
 @dataclass
 class Runtime:
     config: Config

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -15,12 +16,13 @@ from bot.delivery.media import fetch_pending
 from bot.delivery.picture import render_board
 from bot.delivery.relay import Relay, relay_id
 from bot.inbound.pipeline import process_pending
+from bot.jobguard import JobGuard
 from bot.runtime import Runtime
 from handlers.lead_review import enqueue_review_nudges
 from handlers.notices import board_data, broadcast, enqueue_nudges
 from handlers.self_review import assign_self_reviews
 from schedules.board import Board
-from schedules.jobs import Broadcast, publish_due, run_due
+from schedules.jobs import Broadcast, materialize_due, publish_due, run_due
 from schedules.lease import acquire, release
 from schedules.reminders import Sent
 from schedules.review import review_nudges_due
@@ -121,6 +123,11 @@ class SchedulerService:
         if self.active:
             publish(self.rt)
 
+    def duties(self) -> None:
+        """Today's occurrence rows of recurring duties (also made by each reminder pass)."""
+        if self.active:
+            materialize_due(self.rt.sessions, self.rt.config.rules, self.rt.calendar, self.rt.now())
+
     def evidence(self) -> None:
         """Fetch evidence media before WeCom forgets it (three days)."""
         if self.active:
@@ -131,22 +138,27 @@ class SchedulerService:
         if self.active:
             process_pending(self.rt)
 
+    def guard(self, name: str, job: Callable[[], object]) -> JobGuard:
+        """The job, logging an outage once and backing off while it lasts."""
+        return JobGuard(name, job, self.rt.now)
+
     def build(self, blocking: bool) -> BaseScheduler:
         kind: Any = BlockingScheduler if blocking else BackgroundScheduler
         sched = kind(timezone=self.rt.tz, job_defaults={"coalesce": True, "max_instances": 1})
         sched.add_job(
-            self.heartbeat,
+            self.guard("heartbeat", self.heartbeat),
             "interval",
             seconds=10,
             id="heartbeat",
             next_run_time=dt.datetime.now(self.rt.tz),
         )
-        sched.add_job(self.deliver, "interval", seconds=3, id="deliver")
-        sched.add_job(self.inbound, "interval", seconds=1, id="inbound")
-        sched.add_job(self.rank, "interval", seconds=60, id="rank")
-        sched.add_job(self.evidence, "interval", seconds=30, id="evidence")
+        sched.add_job(self.guard("deliver", self.deliver), "interval", seconds=3, id="deliver")
+        sched.add_job(self.guard("inbound", self.inbound), "interval", seconds=1, id="inbound")
+        sched.add_job(self.guard("rank", self.rank), "interval", seconds=60, id="rank")
+        sched.add_job(self.guard("evidence", self.evidence), "interval", seconds=30, id="evidence")
+        sched.add_job(self.guard("duties", self.duties), "interval", seconds=300, id="duties")
         sched.add_job(
-            self.remind,
+            self.guard("remind", self.remind),
             "interval",
             seconds=60,
             id="remind",

@@ -388,8 +388,10 @@ def urge(
     source: str,
     key: str,
     note: str = "",
+    not_before: dt.datetime | None = None,
 ) -> None:
-    """催办: an immediate nudge to the unit's group, @ its liaison and head."""
+    """催办: a nudge to the unit's group, @ its liaison and head — at once, or at
+    `not_before` (the end of quiet hours)."""
     mentions = [
         m.userid
         for m in a.unit.members
@@ -413,4 +415,80 @@ def urge(
         now=now,
         mentions=mentions,
         source=source,
+        not_before=not_before,
     )
+
+
+def report_quantity(
+    session: Session,
+    a: Assignment,
+    member: Member,
+    *,
+    amount: float,
+    is_count: bool,
+    cumulative: bool,
+    goal: float,
+    note: str,
+    now: dt.datetime,
+    today: dt.date,
+    source: str,
+    inbound_id: int | None = None,
+) -> tuple[Progress, float]:
+    """A value against the task's target, or occurrences of a recurring duty: the running
+    total moves (set when `cumulative`, else added), the percent follows total / `goal`, and
+    reaching the goal is a done claim like any other (the office reviews it).
+
+    Returns the progress entry and the new total."""
+    old_status, old_percent = a.status, a.percent
+    if is_count:
+        a.count = int(amount) if cumulative else a.count + int(amount)
+        total = float(a.count)
+    else:
+        a.value = amount if cumulative else (a.value or 0.0) + amount
+        total = a.value
+    ratio = total / goal if goal > 0 else 0.0
+    if ratio >= 1:
+        entry = claim_done(
+            session,
+            a,
+            member,
+            note=note,
+            now=now,
+            today=today,
+            source=source,
+            inbound_id=inbound_id,
+        )
+        entry.value = None if is_count else amount
+        entry.count = int(amount) if is_count else None
+        return entry, total
+    a.percent = min(99, int(ratio * 100))
+    if a.status == NOT_STARTED:
+        a.status = IN_PROGRESS
+    entry = Progress(
+        assignment=a,
+        member=member,
+        created_at=now,
+        kind="progress",
+        text=note,
+        percent=a.percent,
+        value=None if is_count else amount,
+        count=int(amount) if is_count else None,
+        inbound_id=inbound_id,
+    )
+    session.add(entry)
+    session.flush()
+    audit(
+        session,
+        at=now,
+        actor=member.userid,
+        source=source,
+        action="report_quantity",
+        entity="assignment",
+        entity_id=a.id,
+        old_status=old_status,
+        new_status=a.status,
+        old_percent=old_percent,
+        new_percent=a.percent,
+        note=note,
+    )
+    return entry, total

@@ -38,6 +38,8 @@ class Context:
     channel: str = "cli"
     msg_type: str = "text"  # text | event | image | voice | video | file
     media_id: str | None = None
+    # group | private: in a group an acknowledgement gets no reply (the whole group reads it).
+    chat: str = "private"
     command: Command | None = field(init=False)
 
     def __post_init__(self) -> None:

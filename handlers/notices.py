@@ -133,6 +133,8 @@ def board_data(board: Board, unit: Unit | None = None) -> dict[str, Any]:
             "black": r.black,
             "streak": r.black_streak,
             "lost": costly,
+            # Each key work's score (the unit's score is their weighted mean).
+            "by_work": dict(r.by_work),
         }
 
     groups = []
@@ -142,6 +144,8 @@ def board_data(board: Board, unit: Unit | None = None) -> dict[str, Any]:
             {
                 "label": GROUP_LABELS[key],
                 "rows": [line(r) for r in rows],
+                # The key works scored in this group: the ranking's per-key-work columns.
+                "works": sorted({name for r in rows for name, _ in r.by_work}),
                 "red": [line(r) for r in rows if r.red],
                 "black": [line(r) for r in rows if r.black],
             }

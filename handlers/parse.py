@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
+from handlers.command import Command
+
+__all__ = ["Command", "normalize", "parse"]
 from handlers.dates import cn_number
+from handlers.quantities import read_quantity
+from handlers.reading import read
 
 # `#12`, `任务12`, `任务 12`, `T12` (T not glued to a preceding Latin letter).
 REF = r"(?:#\s*|任务\s*|(?<![A-Za-z])[Tt])(?P<ref>\d{1,6})(?!\d)"
@@ -55,17 +59,6 @@ TRAILING = "?？!！。.~～ "
 PICK = r"(?:第|选)?(?P<n>\d{1,2}|[一二三四五六七八九十])(?:个|项|条)?[、.．。]?"
 
 
-@dataclass(frozen=True)
-class Command:
-    # done | progress | extension | list | help | pick | close | reject | approve_ext |
-    # refuse_ext | urge | rank | awaiting (待审核) | partial (完成了一半) |
-    # several (two task refs in one message)
-    kind: str
-    ref: int | None = None
-    percent: int | None = None
-    note: str = ""
-
-
 def normalize(text: str) -> str:
     """NFKC folds full-width forms (＃１２, ％, 全角空格) to half-width; spaces are collapsed."""
     text = unicodedata.normalize("NFKC", text or "")
@@ -86,7 +79,7 @@ def _ref_and_rest(rest: str) -> tuple[int | None, str]:
 
 def _percent(text: str) -> tuple[int | None, str]:
     """A percentage written anywhere (60%, 百分之八十) and the text without it."""
-    m = re.search(r"(?P<pct>\d{1,3})\s*(?:%|percent)", text)
+    m = re.search(r"(?<![\d.])(?P<pct>\d{1,3})(?:\.\d+)?\s*(?:%|percent)", text)
     if m:
         return int(m.group("pct")), text[: m.start()] + " " + text[m.end() :]
     m = re.search(r"百分之(?P<cn>[一二两三四五六七八九十百零]{1,4})", text)
@@ -97,10 +90,8 @@ def _percent(text: str) -> tuple[int | None, str]:
     return None, text
 
 
-def parse(text: str) -> Command | None:
-    """Return the command a message carries, or None when it is not one."""
-    t = normalize(text)
-    t = re.sub(GREETING, "", t)
+def _classic(t: str) -> Command | None:
+    """The strict grammar (`完成 #12`, `进度 #12 60%`, `延期 #12 至…`) on cleaned text."""
     low = t.lower().rstrip(TRAILING) or t.lower()
     if not t:
         return None
@@ -118,6 +109,9 @@ def parse(text: str) -> Command | None:
         return Command("pick", ref=n) if n is not None else None
     if len(set(re.findall(REF, t))) > 1:
         return Command("several", note=t)  # one report per message: which one is meant?
+    quantity = read_quantity(t)  # "#12 已出栏3200头", "#21 本月已巡河2次"
+    if quantity is not None:
+        return Command("quantity", ref=quantity.ref, note=t)
 
     m = re.match(
         r"(?P<word>批准延期|同意延期|驳回延期|不同意延期|催办|urge)(?P<rest>.*)$", t, re.IGNORECASE
@@ -211,3 +205,11 @@ def _done(ref: int | None, after: str, note: str, text: str) -> Command:
     if re.search(STILL_GOING, note):
         return Command("partial", ref=ref, note=text)
     return Command("done", ref=ref, note=note)
+
+
+def parse(text: str) -> Command | None:
+    """Return the command a message carries, or None when it is not one.
+
+    `handlers.reading` reads what officials write loosely (greetings, 12号, 八成, questions,
+    another unit's words) and hands the strict forms to `_classic`."""
+    return read(normalize(text), _classic)

@@ -65,6 +65,35 @@ def _reason(ctx: Context, r: Reason | Mapping[str, Any]) -> str:
     return reason_text(r, today if isinstance(today, dt.date) else None)
 
 
+QUARTER_WORDS = ("一", "二", "三", "四")
+
+
+def period_label(key: str, today: dt.date | None = None) -> str:
+    """A recurring duty's occurrence in words: 2026年11月, 2026年第四季度, 11月23日起的一周,
+    11月25日 (keys as `schedules.recurrence.period` makes them); a day of another year than
+    `today`'s carries its year."""
+    year, _, rest = key.partition("-")
+    if rest.startswith("Q"):
+        return f"{year}年第{QUARTER_WORDS[int(rest[1:]) - 1]}季度"
+    if rest.startswith("W"):
+        monday = dt.date.fromisocalendar(int(year), int(rest[1:]), 1)
+        return f"{date_label(monday, today)}起的一周"
+    if len(rest) == 2:
+        return f"{year}年{int(rest)}月"
+    return date_label(dt.date.fromisoformat(key), today)
+
+
+def amount_label(amount: float) -> str:
+    """3200, 98.5: a reported number as written, without a trailing .0."""
+    return f"{amount:g}" if amount != int(amount) else str(int(amount))
+
+
+def attainment_label(total: float, goal: float) -> str:
+    """Progress against a target: 64%, 100.5% (one decimal only when it is needed)."""
+    pct = 100 * total / goal if goal else 0.0
+    return f"{amount_label(round(pct, 1))}%"
+
+
 def install_filters(env: Environment) -> None:
     """The chat environment and the dashboard's share these filters and names."""
     env.filters["md"] = _md
@@ -72,6 +101,8 @@ def install_filters(env: Environment) -> None:
     env.filters["span"] = range_label
     env.filters["reason"] = _reason
     env.filters["move"] = movement_label
+    env.filters["period"] = period_label
+    env.globals.update(amount=amount_label, attainment=attainment_label)
     env.globals.update(LIGHT_LABELS=LIGHT_LABELS, LIGHT_ICONS=LIGHT_ICONS, date_label=date_label)
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from handlers.actions import claim_done, report_progress, request_extension
 from handlers.base import Context, Reply
-from handlers.dates import date_mention
+from handlers.extension_words import read_extension
 from handlers.items import Found, find_item, forget_pick, pending_pick
 from handlers.parse import Command
 from handlers.required_evidence import hold_claim, needs_evidence
@@ -20,7 +19,10 @@ from schedules.review import current_evidence, first_reviewer
 def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply:
     """Carry out a done claim, progress report or extension request on a resolved item."""
     if a.status == REPORTED:
-        return Reply("already_reported", {"row": _row(ctx, a)})
+        # Asking for more time on work reported done is a different matter from a repeated
+        # done claim, and is answered as such.
+        template = "extension_on_reported" if action == "extension" else "already_reported"
+        return Reply(template, {"row": _row(ctx, a)})
     if a.status == CLOSED:
         return Reply("already_closed", {"row": _row(ctx, a)})
     inbound_id = ctx.inbound.id if ctx.inbound is not None else None
@@ -79,7 +81,7 @@ class DoneHandler:
     def handle(self, ctx: Context, match: Command) -> Reply:
         forget_pick(ctx)
         data = {"note": match.note}
-        found = find_item(ctx, match.ref, "done", data)
+        found = find_item(ctx, match.ref, "done", data, match.subject)
         return act(ctx, found.assignment, "done", data) if isinstance(found, Found) else found
 
 
@@ -99,7 +101,7 @@ class ProgressHandler:
         if match.percent == 100:
             return Reply("progress_full")
         data = {"percent": match.percent, "note": match.note}
-        found = find_item(ctx, match.ref, "progress", data)
+        found = find_item(ctx, match.ref, "progress", data, match.subject)
         return act(ctx, found.assignment, "progress", data) if isinstance(found, Found) else found
 
 
@@ -119,6 +121,12 @@ class PickHandler:
         cmd, state = match
         options: list[int] = state.data["options"]
         n = cmd.ref or 0
+        if state.kind.startswith("confirm:"):
+            forget_pick(ctx)
+            if n == 2:  # 改报进度
+                return Reply("progress_usage")
+            if n != 1:
+                return Reply("pick_out_of_range", {"n": 2})
         if not 1 <= n <= len(options):
             return Reply("pick_out_of_range", {"n": len(options)})
         action = state.kind.split(":", 1)[1]
@@ -131,8 +139,11 @@ class PickHandler:
 
 
 def _extension(ctx: Context, a: Assignment, data: dict[str, Any], inbound_id: int | None) -> Reply:
-    new_deadline = dt.date.fromisoformat(data["date"])
     row = _row(ctx, a)
+    if data.get("date"):
+        new_deadline = dt.date.fromisoformat(data["date"])
+    else:  # "延期一周": a span from the item's own deadline
+        new_deadline = a.deadline + dt.timedelta(days=int(data["shift_days"]))
     if new_deadline <= a.deadline:
         return Reply("extension_not_later", {"row": row, "date": new_deadline})
     if any(e.status == "pending" for e in a.extensions):
@@ -153,11 +164,9 @@ def _extension(ctx: Context, a: Assignment, data: dict[str, Any], inbound_id: in
     )
 
 
-REASON_PREFIX = re.compile(r"^[\s,，:：;；。]*(?:原因|理由|因为|由于|因)?[\s,，:：]*")
-
-
 class ExtensionHandler:
-    """`延期 #12 至8月15日 原因…`: a unit asks for a later deadline."""
+    """`延期 #12 至8月15日 原因…`, `因…，12号任务申请延后到12月底`, `#12 延期一周`: a unit
+    asks for a later deadline. A date already past is refused with the reason."""
 
     name = "extension"
 
@@ -167,16 +176,17 @@ class ExtensionHandler:
 
     def handle(self, ctx: Context, match: Command) -> Reply:
         forget_pick(ctx)
-        mention = date_mention(match.note, ctx.today)
-        if mention is None:
+        reading = read_extension(match.note, ctx.today)
+        if reading is None:
             return Reply("extension_usage")
-        date, words, (start, end) = mention
-        if date is None:
-            return Reply("extension_bad_date", {"words": words})
-        # The words around the date are not the reason: "到明年1月底", "至3月15日前完成".
-        before = re.sub(r"(至|到|延至|延期至|推迟到)?\s*(明年|今年)?\s*$", "", match.note[:start])
-        after = re.sub(r"^\s*(?:之前|以前|前)?(?:完成|办结)?", "", match.note[end:])
-        reason = REASON_PREFIX.sub("", (before.strip() + " " + after).strip()).strip()
-        data = {"date": date.isoformat(), "reason": reason}
-        found = find_item(ctx, match.ref, "extension", data)
+        if reading.bad_words:
+            return Reply("extension_bad_date", {"words": reading.bad_words})
+        if reading.past is not None:
+            return Reply("extension_past", {"date": reading.past})
+        data = {
+            "date": reading.date.isoformat() if reading.date else None,
+            "shift_days": reading.shift_days,
+            "reason": reading.reason,
+        }
+        found = find_item(ctx, match.ref, "extension", data, match.subject)
         return act(ctx, found.assignment, "extension", data) if isinstance(found, Found) else found

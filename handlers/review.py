@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.actions import close_item, decide_extension, reject_item, urge
 from handlers.base import Context, Reply
-from handlers.items import rows_for
+from handlers.items import rows_for, unit_forms
 from handlers.parse import Command
 from models import LEAD_STAGE, REPORTED, Assignment, Extension, Task, Unit
 from schedules.ledger import AWAITING_LEAD_REVIEW
@@ -56,6 +59,22 @@ def units_named(session: Session, text: str) -> tuple[list[Unit], str] | Reply:
     return found, rest
 
 
+def units_anywhere(session: Session, text: str) -> tuple[list[Unit], str]:
+    """Units named anywhere in `text` (full or short form, at most one match per unit) and
+    the text without them; a short form that fits two units names neither."""
+    found: list[Unit] = []
+    rest = text
+    forms = [(form, u) for u in session.scalars(select(Unit)) for form in unit_forms(u.name)]
+    for form, unit in sorted(forms, key=lambda fu: -len(fu[0])):
+        if form in rest and unit not in found:
+            if sum(1 for f, u in forms if f == form) > 1:
+                continue
+            found.append(unit)
+            rest = rest.replace(form, " ")
+    rest = re.sub(r"^[\s,，:：、;；。]+|[\s,，:：、;；。]+$", "", rest)
+    return found, re.sub(r"\s+", " ", rest)
+
+
 def _split(text: str) -> tuple[str, str]:
     """The first word and the rest, at a space or Chinese punctuation."""
     parts = TOKEN_SPLIT.split(text, maxsplit=1)
@@ -79,6 +98,8 @@ def _resolve(
     if isinstance(named, Reply):
         return named
     units, note = named
+    if not units:  # "经核实，城关镇#8已完成，同意销号": the unit need not come first
+        units, note = units_anywhere(ctx.session, note)
     if units:
         if cmd.kind != "urge":
             units = units[:1]
@@ -94,6 +115,8 @@ def _resolve(
         return (rows, cmd.note) if rows else Reply("nothing_to_urge", {"ref": cmd.ref})
     if len(rows) == 1:
         return rows, cmd.note
+    if not rows:
+        return Reply("nothing_waiting", {"ref": cmd.ref, "word": word})
     return Reply(
         "review_which_unit", {"ref": cmd.ref, "word": word, "waiting": [x.unit.name for x in rows]}
     )
@@ -226,6 +249,7 @@ class UrgeHandler:
         if not rows:
             return Reply("nothing_to_urge", {"ref": match.ref})
         key = ctx.inbound.msg_key if ctx.inbound is not None else ctx.now.isoformat()
+        held = quiet_until(ctx) if "紧急" not in ctx.text else None
         for a in rows:
             urge(
                 ctx.session,
@@ -236,5 +260,23 @@ class UrgeHandler:
                 source=ctx.source,
                 key=key,
                 note=note,
+                not_before=held,
             )
-        return Reply("urged", {"ref": match.ref, "units": [a.unit.name for a in rows]})
+        data: dict[str, Any] = {"ref": match.ref, "units": [a.unit.name for a in rows]}
+        if held is not None:
+            local = held.astimezone(ZoneInfo(ctx.rules.timezone))
+            data.update(held_day=local.date(), held_time=f"{local:%H:%M}")
+        return Reply("urged", data)
+
+
+def quiet_until(ctx: Context) -> dt.datetime | None:
+    """In quiet hours, the (UTC) moment they end; None outside them. A 催办 written at 02:25
+    would wake a whole group: it waits for the morning unless it says 紧急."""
+    tz = ZoneInfo(ctx.rules.timezone)
+    local = ctx.now.astimezone(tz)
+    if not ctx.rules.quiet(local.time()):
+        return None
+    end = dt.datetime.combine(local.date(), ctx.rules.quiet_end, tzinfo=tz)
+    if end <= local:
+        end += dt.timedelta(days=1)
+    return end.astimezone(dt.UTC)

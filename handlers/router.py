@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from handlers.base import Context, Handler, Reply
+from handlers.chat import AckHandler, ConfirmDoneHandler, QuestionHandler, SeveralHandler
 from handlers.evidence import EvidenceHandler
 from handlers.items import forget_pick
 from handlers.lead_review import FirstReviewHandler
@@ -23,13 +24,19 @@ from handlers.review import (
     ReviewHandler,
     UrgeHandler,
 )
+from handlers.targets import QuantityHandler
 
 DEFAULT_HANDLERS: tuple[Handler, ...] = (
     FirstReviewHandler(),  # its own grammar (初审…), asked before the parsed commands
     EvidenceHandler(),
     PickHandler(),
+    AckHandler(),
+    QuestionHandler(),
+    ConfirmDoneHandler(),
+    SeveralHandler(),
     DoneHandler(),
     ProgressHandler(),
+    QuantityHandler(),
     ExtensionHandler(),
     ReviewHandler(),
     ExtensionDecisionHandler(),

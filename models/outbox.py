@@ -76,6 +76,7 @@ def enqueue_to_unit(
     msg_type: str = "text",
     mentions: list[str] | None = None,
     source: str = "",
+    not_before: dt.datetime | None = None,
 ) -> list[Outbox]:
     rows = []
     for i, (channel, target) in enumerate(unit_targets(session, unit, dedupe_key)):
@@ -90,6 +91,7 @@ def enqueue_to_unit(
             msg_type=msg_type,
             mentions=mentions,
             source=source or unit.code,
+            not_before=not_before,
         )
         if row is not None:
             rows.append(row)

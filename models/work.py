@@ -82,7 +82,8 @@ class Assignment(Base):
 
     __tablename__ = "assignment"
     __table_args__ = (
-        UniqueConstraint("task_id", "unit_id", name="uq_assignment_task_unit"),
+        # One row per unit, and per occurrence for a recurring duty ("" for a one-off task).
+        UniqueConstraint("task_id", "unit_id", "period", name="uq_assignment_task_unit_period"),
         Index("ix_assignment_unit_status", "unit_id", "status"),
     )
 
@@ -92,6 +93,10 @@ class Assignment(Base):
     status: Mapped[str] = mapped_column(String(16), default=NOT_STARTED)
     # Set only when an approved extension moved this unit's deadline.
     deadline_override: Mapped[dt.date | None] = mapped_column(default=None)
+    # 常态化工作: the occurrence this row tracks ("2026-06", "2026-Q3", "2026-W23",
+    # "2026-06-15") and its own deadline; "" and None for a one-off task.
+    period: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    period_deadline: Mapped[dt.date | None] = mapped_column(default=None)
     percent: Mapped[int] = mapped_column(default=0)
     # The last value reported against the task's target, and the occurrences done.
     value: Mapped[float | None] = mapped_column(default=None)
@@ -115,7 +120,7 @@ class Assignment(Base):
 
     @property
     def deadline(self) -> dt.date:
-        return self.deadline_override or self.task.deadline
+        return self.deadline_override or self.period_deadline or self.task.deadline
 
     @property
     def is_open(self) -> bool:

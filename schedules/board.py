@@ -11,7 +11,16 @@ from typing import Any, cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import CLOSED, REPORTED, Assignment, Extension, RankingSnapshot, Task, Unit
+from models import (
+    CLOSED,
+    REPORTED,
+    Assignment,
+    Extension,
+    KeyWork,
+    RankingSnapshot,
+    Task,
+    Unit,
+)
 from schedules.calendar import WorkCalendar
 from schedules.periods import (
     calendar_month,
@@ -129,27 +138,43 @@ def load_facts(
 ) -> list[Fact]:
     """Ledger rows due in [start, end] as plain facts: one query, no ORM objects, so a
     county's whole history ranks in well under a second."""
-    deadline = func.coalesce(Assignment.deadline_override, Task.deadline)
+    deadline = func.coalesce(
+        Assignment.deadline_override, Assignment.period_deadline, Task.deadline
+    )
     extended = (
         select(Extension.id)
         .where(Extension.assignment_id == Assignment.id, Extension.status == "approved")
         .exists()
     )
-    q = select(
-        Assignment.id,
-        Task.code,
-        Assignment.unit_id,
-        Task.weight,
-        deadline,
-        Assignment.status,
-        Assignment.reported_at,
-        extended,
-    ).join(Assignment.task)
+    q = (
+        select(
+            Assignment.id,
+            Task.code,
+            Assignment.unit_id,
+            Task.weight,
+            deadline,
+            Assignment.status,
+            Assignment.reported_at,
+            extended,
+            KeyWork.name,
+            KeyWork.weight,
+            Task.target_value,
+            Task.recurrence,
+            Assignment.value,
+            Assignment.count,
+            Assignment.percent,
+        )
+        .join(Assignment.task)
+        .join(Task.key_work)
+    )
     if start is not None and end is not None:
         q = q.where(deadline >= start, deadline <= end)
     facts = []
-    for aid, code, unit_id, weight, due, status, reported, ext in session.execute(q):
-        done = reported if status in (REPORTED, CLOSED) else None
+    for row in session.execute(q):
+        aid, code, unit_id, weight, due, status, reported, ext = row[:8]
+        work, work_weight, target, recurrence, value, count, percent = row[8:]
+        is_done = status in (REPORTED, CLOSED)
+        done = reported if is_done else None
         facts.append(
             Fact(
                 aid,
@@ -159,9 +184,31 @@ def load_facts(
                 due,
                 done.astimezone(tz).date() if done else None,
                 bool(ext),
+                work,
+                work_weight,
+                attained(target, recurrence, value, count, percent, is_done),
             )
         )
     return facts
+
+
+def attained(
+    target: float | None,
+    recurrence: dict[str, Any] | None,
+    value: float | None,
+    count: int | None,
+    percent: int | None,
+    done: bool,
+) -> float | None:
+    """Reached / target of a row: its value against a quantified target, or its count
+    against a recurring duty's times (a done claim without counts reached them); None
+    when there is nothing to reach. Without a reported value, the percent stands in."""
+    if target is not None and target > 0:
+        return value / target if value is not None else (percent or 0) / 100
+    if recurrence:
+        times = int(recurrence.get("times") or 1)
+        return 1.0 if done and not count else (count or 0) / times
+    return None
 
 
 @dataclass(frozen=True)
@@ -257,6 +304,7 @@ def stored(session: Session, kind: str, start: dt.date, end: dt.date) -> Board |
                 d.get("black", False),
                 d.get("black_streak", 0),
                 tuple(cast("list[Lost]", d.get("lost", ()))),
+                tuple((str(n), float(v)) for n, v in d.get("by_work", ())),
             )
         )
     for rows in groups.values():  # ties in a stable order: by unit code
@@ -297,6 +345,7 @@ def publish(
                         "black": r.black,
                         "black_streak": r.black_streak,
                         "lost": list(r.lost),
+                        "by_work": [list(x) for x in r.by_work],
                     },
                 )
             )

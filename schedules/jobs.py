@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import OPEN_STATUSES, Assignment, KeyWork, Setting, Task, Unit
 from schedules.board import Board, last_published_end, publish
 from schedules.calendar import WorkCalendar
+from schedules.duties import Materialized, materialize
 from schedules.periods import due_month, due_week
 from schedules.plan import Milestone, effective_plan, milestone_dates
 from schedules.reminders import (
@@ -45,11 +46,13 @@ def load_items(session: Session, rules: Rules, cal: WorkCalendar) -> list[Item]:
             Assignment.id,
             Assignment.percent,
             Assignment.deadline_override,
+            Assignment.period_deadline,
             Task.id,
             Task.code,
             Task.content,
             Task.deadline,
             Task.plan,
+            Task.recurrence,
             KeyWork.name,
             Unit.code,
         )
@@ -61,13 +64,17 @@ def load_items(session: Session, rules: Rules, cal: WorkCalendar) -> list[Item]:
     )
     plans: dict[tuple[dt.date, int], tuple[Milestone, ...]] = {}
     items = []
-    for a_id, percent, override, task_id, code, content, task_deadline, plan, work, unit in rows:
-        deadline = override or task_deadline
+    for row in rows:
+        a_id, percent, override, period_deadline, task_id, code, content = row[:7]
+        task_deadline, plan, recurrence, work, unit = row[7:]
+        deadline = override or period_deadline or task_deadline
         key = (deadline, task_id)
         if key not in plans:
-            steps = effective_plan(plan, work, rules.plans)
+            # An occurrence of a recurring duty is too short for a backward plan.
+            steps = () if recurrence else effective_plan(plan, work, rules.plans)
             plans[key] = tuple(milestone_dates(deadline, steps, cal))
-        items.append(Item(a_id, code, content, unit, deadline, percent or 0, plans[key]))
+        every = str((recurrence or {}).get("every") or "")
+        items.append(Item(a_id, code, content, unit, deadline, percent or 0, plans[key], every))
     return items
 
 
@@ -109,6 +116,8 @@ def _run_once(
     dry_run: bool,
 ) -> list[Sent]:
     with sessions() as session:
+        if not dry_run:  # today's occurrence of each recurring duty is nudged like any row
+            materialize(session, local.date(), rules, cal)
         items = load_items(session, rules, cal)
         nudges = reminders_due(items, local, rules, cal)
         if dry_run:
@@ -120,6 +129,18 @@ def _run_once(
         if s.enqueued:
             log.info("nudge %s: %s item(s)", s.nudge.key, len(s.nudge.lines))
     return sent
+
+
+def materialize_due(
+    sessions: sessionmaker[Session], rules: Rules, cal: WorkCalendar, now: dt.datetime
+) -> list[Materialized]:
+    """The occurrence rows of recurring duties for today (local), each made once."""
+    with sessions() as session:
+        made = materialize(session, rules.local_day(now), rules, cal)
+        session.commit()
+    for m in made:
+        log.info("recurring #%s: occurrence %s due %s", m.task_code, m.key, m.deadline)
+    return made
 
 
 def publish_due(

@@ -38,6 +38,10 @@ LATE = "late"  # done, N workdays after the deadline
 OPEN_OVERDUE = "open_overdue"  # not done by the evaluation day
 EXTENDED = "extended"  # done within an approved extension: capped
 EXTENDED_LATE = "extended_late"  # done after even the extended deadline
+# Scored by how much of the target (or a recurring duty's count) was reached, alone or mixed
+# with timeliness (`[key_works]` scoring); `workdays` is still the lateness.
+ATTAINED = "attainment"
+MIXED = "mix"
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Reason:
     date: dt.date | None = None  # the deadline or milestone concerned
     workdays: int = 0  # workdays late, or workdays left
     milestone: str = ""  # the milestone's name, for milestone reasons
+    attained: float | None = None  # of a target (0.64), for attainment and mix scores
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,10 @@ def lost_reason(lost: Mapping[str, Any]) -> Reason:
     late = int(lost.get("late") or 0)
     if lost.get("penalty"):  # a spot check's deduction: its kind is the reason
         return Reason(str(lost["penalty"]), None, 0)
+    mode = lost.get("mode")
+    if mode in (ATTAINED, MIXED):
+        attained = lost.get("attained")
+        return Reason(str(mode), None, late, attained=float(attained or 0))
     if lost.get("overdue"):
         return Reason(OPEN_OVERDUE, None, late)
     if lost.get("extended"):

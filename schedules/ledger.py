@@ -35,6 +35,8 @@ class LedgerRow:
     deadline: dt.date
     light: Standing
     milestones: tuple[Milestone, ...]
+    # A recurring duty's occurrence ("2026-06"); "" for a one-off task.
+    period: str = ""
     # A reported or closed item judged as the scorer judges it: on time, or how late and
     # what that cost (points lost), so a late completion does not read like a timely one.
     finish: Reason | None = None
@@ -66,6 +68,7 @@ class LedgerRow:
                 "workdays": self.light.reason.workdays,
                 "milestone": self.light.reason.milestone,
             },
+            "period": self.period,
             "milestones": [
                 {"name": m.name, "date": m.date.isoformat(), "percent": m.percent}
                 for m in self.milestones
@@ -80,7 +83,8 @@ def row_for(
     rules: Rules,
 ) -> LedgerRow:
     deadline = a.deadline
-    plan = effective_plan(a.task.plan, a.task.key_work.name, rules.plans)
+    # An occurrence of a recurring duty is too short for a backward plan: none applies.
+    plan = () if a.period else effective_plan(a.task.plan, a.task.key_work.name, rules.plans)
     milestones = tuple(milestone_dates(deadline, plan, cal))
     status = {REPORTED: "reported", CLOSED: "closed"}.get(a.status, "open")
     lit = standing(Facts(deadline, status, a.percent, milestones), today, rules, cal)
@@ -108,6 +112,7 @@ def row_for(
         deadline=deadline,
         light=lit,
         milestones=milestones,
+        period=a.period,
         finish=finish,
         finish_lost=lost,
     )

@@ -21,6 +21,7 @@ from schedules.calendar import WorkCalendar
 from schedules.judge import DUE_SOON, MILESTONE_OVERDUE, Reason, due_today
 from schedules.judge import OVERDUE as OVERDUE_REASON
 from schedules.plan import Milestone
+from schedules.recurrence import DAY, WEEK
 from schedules.rules import (
     DUE_EVENING,
     DUE_MORNING,
@@ -42,6 +43,8 @@ class Item:
     deadline: dt.date
     percent: int = 0
     milestones: tuple[Milestone, ...] = ()
+    # A recurring duty's period ("day", "week", "month", "quarter"); "" for a one-off task.
+    every: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,34 @@ def _lines(item: Item, wanted: frozenset[str], rules: Rules, p: _Pass) -> dict[s
     return out
 
 
+def gentle(item: Item, found: dict[str, Line], rules: Rules) -> dict[str, Line]:
+    """A recurring duty is nudged lightly: its next occurrence is always close, so daily
+    reminders would become noise. A daily duty gets only the evening check of its day; a
+    weekly one the last yellow day and its due evening; a monthly or quarterly one the usual
+    yellow days and due day. A missed occurrence is nudged once, the first workday after,
+    and escalated once; the next occurrence takes over, and the miss stays in the score."""
+    if not item.every:
+        return found
+    out = {}
+    for rule, line in found.items():
+        late = line.overdue_workdays
+        if item.every == DAY:
+            keep = rule == DUE_EVENING
+        elif rule == YELLOW:
+            keep = item.every != WEEK or line.reason.workdays == min(rules.yellow_nudge_workdays)
+        elif rule == DUE_MORNING:
+            keep = item.every != WEEK
+        elif rule == OVERDUE:
+            keep = line.reason.kind != OVERDUE_REASON or late == 1
+        elif rule == ESCALATE:
+            keep = late == rules.escalate_after_workdays
+        else:
+            keep = True
+        if keep:
+            out[rule] = line
+    return out
+
+
 def reminders_due(
     items: Iterable[Item], now: dt.datetime, rules: Rules, cal: WorkCalendar
 ) -> list[Nudge]:
@@ -217,7 +248,7 @@ def reminders_due(
     p = _Pass(day, cal)
     groups: dict[tuple[int, str], list[Line]] = defaultdict(list)
     for item in items:
-        found = _lines(item, wanted, rules, p)
+        found = gentle(item, _lines(item, wanted, rules, p), rules)
         if not found:
             continue
         sent = 0

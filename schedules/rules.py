@@ -12,6 +12,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from schedules.recurrence import DEFAULT_SEASONS, MonthDay
+
 # The nudge rules and the order they are applied in among slots at the same time (the
 # per-item cap keeps the earliest): what is due today comes before what is merely close.
 YELLOW, DUE_MORNING, OVERDUE, ESCALATE, DUE_EVENING = (
@@ -24,6 +26,20 @@ YELLOW, DUE_MORNING, OVERDUE, ESCALATE, DUE_EVENING = (
 RULE_ORDER = (DUE_MORNING, YELLOW, OVERDUE, ESCALATE, DUE_EVENING)
 
 Plan = tuple[Mapping[str, Any], ...]
+
+# How a key work's items score (`[key_works]`): on time (today's rule), by how much of the
+# target was reached, or a weighted mix of the two.
+TIMELINESS, ATTAINMENT, MIX = "timeliness", "attainment", "mix"
+SCORING_MODES = (TIMELINESS, ATTAINMENT, MIX)
+
+
+@dataclass(frozen=True)
+class KeyWorkRule:
+    """`[key_works]` "牦牛产业集群" = { weight = 2, scoring = "mix", timeliness_share = 0.4 }."""
+
+    weight: float | None = None  # None: the key work's weight as stored (sheet or CLI)
+    scoring: str = TIMELINESS
+    timeliness_share: float = 0.5  # of a mix; the rest is attainment
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,16 @@ class Rules:
     pick_ttl_seconds: int = 600
     # 倒排工期 templates per key work (`[plans]`): milestones for tasks without their own.
     plans: Mapping[str, Plan] = field(default_factory=lambda: MappingProxyType({}))
+    # Season windows of recurring duties (`[seasons]`): name -> ((month, day), (month, day)).
+    seasons: Mapping[str, tuple[MonthDay, MonthDay]] = field(
+        default_factory=lambda: MappingProxyType(dict(DEFAULT_SEASONS))
+    )
+
+    # Per key work scoring and weight (`[key_works]`); a key work not named scores on time.
+    key_works: Mapping[str, KeyWorkRule] = field(default_factory=lambda: MappingProxyType({}))
+
+    def key_work_rule(self, name: str) -> KeyWorkRule:
+        return self.key_works.get(name) or KeyWorkRule()
 
     def lead_review_on(self, key_work: str) -> bool:
         return "*" in self.lead_review or key_work in self.lead_review

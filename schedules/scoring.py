@@ -2,8 +2,11 @@
 
 Per assignment due in the period (and already due by the evaluation date): on time 100;
 late 100 − 10 per late workday, never below 40; still open past its deadline 0. With an
-approved extension it is judged against the new deadline but scores at most 90. A unit's
-score is the task-weighted mean; townships and departments are ranked separately; ties go
+approved extension it is judged against the new deadline but scores at most 90. A key work
+may instead score by attainment (how much of a quantified target, or of a recurring duty's
+count, was reached: 100 × min(1, reached)) or by a mix of both (`[key_works]`). A unit's
+score is the weighted mean over the key works it has items in (each key work's score the
+task-weighted mean of its items); townships and departments are ranked separately; ties go
 to fewer overdue items, then the earlier last completion.
 """
 
@@ -16,8 +19,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, NotRequired, TypedDict
 
 from schedules.calendar import WorkCalendar
-from schedules.judge import Facts, score
-from schedules.rules import Rules
+from schedules.judge import ATTAINED, MIXED, Facts, score
+from schedules.rules import ATTAINMENT, MIX, TIMELINESS, Rules
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,11 @@ class Fact:
     deadline: dt.date  # effective: an approved extension's new deadline
     done_on: dt.date | None  # the local date it was reported done
     extended: bool = False
+    key_work: str = ""
+    work_weight: float = 1.0  # the key work's weight in the unit's score
+    # Reached / target (value / target value, or count / times of an occurrence); None when
+    # the task has nothing to reach.
+    attained: float | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,7 @@ class ItemScore:
     score: float
     late_workdays: int
     overdue: bool
+    mode: str = TIMELINESS  # how it was scored: timeliness | attainment | mix
 
 
 def score_item(f: Fact, as_of: dt.date, rules: Rules, cal: WorkCalendar) -> ItemScore | None:
@@ -49,7 +58,14 @@ def score_item(f: Fact, as_of: dt.date, rules: Rules, cal: WorkCalendar) -> Item
     judged = score(Facts(f.deadline, done_on=f.done_on, extended=f.extended), as_of, rules, cal)
     if judged is None:
         return None
-    return ItemScore(f, judged.value, judged.late_workdays, judged.overdue)
+    rule = rules.key_work_rule(f.key_work)
+    if rule.scoring == TIMELINESS or f.attained is None:
+        return ItemScore(f, judged.value, judged.late_workdays, judged.overdue)
+    reached = rules.score_on_time * min(1.0, max(0.0, f.attained))
+    value = reached
+    if rule.scoring == MIX:
+        value = rule.timeliness_share * judged.value + (1 - rule.timeliness_share) * reached
+    return ItemScore(f, round(value, 2), judged.late_workdays, judged.overdue, rule.scoring)
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,8 @@ class UnitScore:
     items: tuple[ItemScore, ...]
     overdue: int
     last_completion: dt.date | None
+    # Each key work's score, for the ranking's columns: ((name, score), …) by name.
+    by_work: tuple[tuple[str, float], ...] = ()
     # Deductions beyond the items' own (schedules.spot_check.Penalty: unit_code, task_code,
     # kind, points), already taken off `score`.
     penalties: tuple[Any, ...] = ()
@@ -87,8 +105,16 @@ def unit_scores(
             by_unit[f.unit_code].append(s)
     out = {}
     for unit, scored in by_unit.items():
-        total = sum(s.fact.weight for s in scored)
-        value = sum(s.score * s.fact.weight for s in scored) / total if total else 0.0
+        works: dict[str, list[ItemScore]] = defaultdict(list)
+        for s in scored:
+            works[s.fact.key_work].append(s)
+        by_work = {name: _mean(items) for name, items in works.items()}
+        weights = {
+            name: rules.key_work_rule(name).weight or items[0].fact.work_weight
+            for name, items in works.items()
+        }
+        total = sum(weights.values())
+        value = sum(by_work[n] * weights[n] for n in works) / total if total else 0.0
         done = [s.fact.done_on for s in scored if s.fact.done_on is not None]
         out[unit] = UnitScore(
             unit,
@@ -96,8 +122,15 @@ def unit_scores(
             tuple(scored),
             sum(1 for s in scored if s.overdue),
             max(done) if done else None,
+            tuple(sorted((n, round(v, 2)) for n, v in by_work.items())),
         )
     return out
+
+
+def _mean(items: list[ItemScore]) -> float:
+    """The task-weighted mean of a key work's items."""
+    total = sum(s.fact.weight for s in items)
+    return sum(s.score * s.fact.weight for s in items) / total if total else 0.0
 
 
 class Lost(TypedDict):
@@ -108,6 +141,8 @@ class Lost(TypedDict):
     late: int
     overdue: bool
     extended: bool
+    mode: NotRequired[str]  # attainment | mix; absent when scored on time
+    attained: NotRequired[float]
     penalty: NotRequired[str]  # a deduction's kind (抽查 虚报, 把关不严), not lateness
 
 
@@ -123,6 +158,7 @@ class RankRow:
     black_streak: int  # consecutive periods on the black list, this one included
     # What cost points, as published snapshots keep it.
     lost: tuple[Lost, ...] = field(default=(), compare=False)
+    by_work: tuple[tuple[str, float], ...] = field(default=(), compare=False)
 
 
 def rank_group(
@@ -159,17 +195,7 @@ def rank_group(
         red = rank <= red_n
         black = not red and behind < black_n and u.score < rules.score_on_time
         streak = (before[1] + 1 if before and before[1] > 0 else 1) if black else 0
-        lost = tuple(
-            Lost(
-                task=s.fact.task_code,
-                lost=rules.score_on_time - s.score,
-                late=s.late_workdays,
-                overdue=s.overdue,
-                extended=s.fact.extended,
-            )
-            for s in u.items
-            if s.score < rules.score_on_time
-        ) + tuple(
+        lost = tuple(_lost(s, rules) for s in u.items if s.score < rules.score_on_time) + tuple(
             Lost(
                 task=p.task_code,
                 lost=p.points,
@@ -191,9 +217,24 @@ def rank_group(
                 black,
                 streak,
                 lost,
+                u.by_work,
             )
         )
     return rows
+
+
+def _lost(s: ItemScore, rules: Rules) -> Lost:
+    out = Lost(
+        task=s.fact.task_code,
+        lost=rules.score_on_time - s.score,
+        late=s.late_workdays,
+        overdue=s.overdue,
+        extended=s.fact.extended,
+    )
+    if s.mode in (ATTAINMENT, MIX) and s.fact.attained is not None:
+        out["mode"] = ATTAINED if s.mode == ATTAINMENT else MIXED
+        out["attained"] = round(s.fact.attained, 4)
+    return out
 
 
 def rank_all(

@@ -25,8 +25,9 @@ def test_example_config_loads_and_documents_every_key() -> None:
     example = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
     assert load_config(ROOT / "config.example.toml", environ={}) == Config()
     assert "plans" in example  # a free-form table, read into the rules
+    assert "seasons" in example and "key_works" in example  # likewise
     for name, section in get_type_hints(Config).items():
-        keys = {f.name for f in dataclasses.fields(section)} - {"plans"}
+        keys = {f.name for f in dataclasses.fields(section)} - {"plans", "seasons", "key_works"}
         assert set(example[name]) == keys, name
 
 

@@ -19,6 +19,7 @@ from handlers.router import DEFAULT_HANDLERS, route
 from models import (
     Assignment,
     AuditLog,
+    Extension,
     InboundMessage,
     Member,
     Outbox,
@@ -211,7 +212,7 @@ def test_a_returned_item_goes_back_to_its_last_reported_progress(
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("进度 #2 130%", "0–100%"), ("进度 #2 100%", "即为完成"), ("进度", "请写明进度")],
+    [("进度 #2 130%", "0–100%"), ("进度 #2 100%", "已完成吗？回复 1 确认"), ("进度", "请写明进度")],
 )
 def test_progress_rejects_bad_input(rt: Runtime, county: County, text: str, expected: str) -> None:
     assert expected in say(rt, county.liaison_many, text)
@@ -387,3 +388,121 @@ def test_urge_nudges_every_open_unit_and_mentions_liaison_and_head(
         assert rows[0].payload["mentioned_list"] == ["cgz_liaison", "cgz_head"]
         assert "【催办】" in rows[0].payload["content"]
     assert "只能由督查室" in say(rt, county.liaison_many, "催办 #2")
+
+
+def test_likely_done_is_asked_and_recorded_on_the_answer(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.liaison_many, "领导好，#3 基本完成")
+    assert "#3" in reply and "回复 1 确认" in reply
+    assert count(rt, Progress) == 0
+    assert "已收到" in say(rt, county.liaison_many, "1")
+    assert status_of(rt, 3, "CGZ") == "reported"
+
+
+def test_a_numbered_question_answers_only_the_next_message(rt: Runtime, county: County) -> None:
+    say(rt, county.liaison_many, "#3 100%")
+    say(rt, county.liaison_many, "任务")
+    say(rt, county.liaison_many, "1")
+    assert status_of(rt, 3, "CGZ") == "not_started"
+
+
+def test_another_units_words_are_not_recorded(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.liaison_one, "城关镇#2已完成")
+    assert "城关镇" in reply and "没有记录" in reply
+    assert count(rt, Progress) == 0
+
+
+def test_title_fragment_names_the_one_open_item(rt: Runtime, county: County) -> None:
+    say(rt, county.liaison_many, "消防通道已整改到位")
+    assert status_of(rt, 3, "CGZ") == "reported"
+
+
+def test_past_extension_date_is_refused_not_moved_to_next_year(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.liaison_many, "#1 申请延期至11月20日")
+    assert "已经过去" in reply
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Extension)) == 0
+
+
+def test_extension_reason_is_the_reason_only(rt: Runtime, county: County) -> None:
+    say(rt, county.liaison_many, "因雨雪天气影响施工，#1申请延期至12月20日")
+    with rt.sessions() as s:
+        ext = s.scalars(select(Extension)).one()
+        assert ext.reason == "雨雪天气影响施工"
+        assert ext.new_deadline == dt.date(2026, 12, 20)
+
+
+def test_extension_on_an_item_reported_done_is_answered_as_such(
+    rt: Runtime, county: County
+) -> None:
+    reply = say(rt, county.liaison_dept, "#4 申请延期至12月20日")
+    assert "不能再申请延期" in reply and "无需重复报告" not in reply
+
+
+def test_extension_by_a_span_counts_from_the_deadline(rt: Runtime, county: County) -> None:
+    say(rt, county.liaison_many, "#1 申请延期一周")
+    with rt.sessions() as s:
+        ext = s.scalars(select(Extension)).one()
+        assert ext.new_deadline == ext.old_deadline + dt.timedelta(days=7)
+
+
+def test_two_reports_in_one_message_are_both_recorded(rt: Runtime, county: County) -> None:
+    say(rt, county.liaison_many, "#3 已完成，#1 完成50%")
+    assert status_of(rt, 3, "CGZ") == "reported"
+    with rt.sessions() as s:
+        a = s.scalar(select(Assignment).join(Assignment.task).where(Task.code == 1))
+        assert a is not None and a.percent == 50 and a.status == "in_progress"
+
+
+def test_acknowledgement_in_private_gets_a_short_hint(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.liaison_many, "收到👌")
+    assert "没有看懂" not in reply and len(reply) < 60
+    assert count(rt, Progress) == 0
+
+
+def test_urge_in_quiet_hours_waits_for_the_morning_unless_urgent(
+    rt: Runtime, county: County, clock: Any
+) -> None:
+    clock.set(dt.datetime(2026, 11, 25, 18, 25, tzinfo=dt.UTC))  # 02:25 on the 26th in Shanghai
+    reply = say(rt, county.supervisor, "催办 #3")
+    assert "11月26日 08:00发出" in reply and "紧急" in reply
+    say(rt, county.supervisor, "催办 #1 紧急")
+    with rt.sessions() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("urge:%"))).all()
+        held = {r.payload["content"].split()[0]: r.next_attempt_at for r in rows}
+    morning = dt.datetime(2026, 11, 26, 0, 0)
+    at = {k: v.replace(tzinfo=None) for k, v in held.items()}
+    assert sorted(at.values()) == [dt.datetime(2026, 11, 25, 18, 25), morning]
+
+
+def test_urge_outside_quiet_hours_goes_at_once(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.supervisor, "催办 #3")
+    assert "免打扰" not in reply
+    with rt.sessions() as s:
+        row = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("urge:%"))).one()
+        assert row.next_attempt_at.replace(tzinfo=None) == dt.datetime(2026, 11, 25, 2, 0)
+
+
+def test_long_passive_reply_stays_within_wecom_limit_rest_via_outbox(
+    rt: Runtime, county: County
+) -> None:
+    with rt.sessions() as s:
+        cgz = s.scalar(select(Unit).where(Unit.code == "CGZ"))
+        kw = s.scalars(select(Task)).first().key_work  # type: ignore[union-attr]
+        for n in range(100, 160):
+            task = Task(
+                code=n,
+                key_work=kw,
+                content=f"第{n}个需要逐村逐户排查整改并建立台账的事项",
+                lead_unit=cgz,
+                deadline=dt.date(2026, 12, 20),
+            )
+            s.add(Assignment(task=task, unit=cgz, status="not_started"))
+        s.commit()
+    result = handle_message(
+        rt, channel="wecom", sender=county.liaison_many, text="任务", msg_key="w:1"
+    )
+    assert 0 < len(result.reply.encode()) <= 2048
+    with rt.sessions() as s:
+        rest = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("reply:%:rest"))).one()
+        assert rest.channel == "app" and rest.target == county.liaison_many
+        assert "#159" in rest.payload["content"]

@@ -80,7 +80,7 @@ def test_one_bad_row_and_nothing_is_written(rt: Runtime, county: County) -> None
     rows = [
         *OFFICE_SHEET,
         [5, "安全生产", "", "县发改局", "城关镇", "10月1日"],
-        [6, "安全生产", "整治违规用电", "火星局", "城关镇、月亮乡", "长期坚持", "", "x"],
+        [6, "安全生产", "整治违规用电", "火星局", "城关镇、月亮乡", "尽快", "", "x"],
         [7, "安全生产", "开展燃气安全专项整治", "", "县发改局", "2026-10-12"],
     ]
     before = count(rt, Task)
@@ -89,7 +89,8 @@ def test_one_bad_row_and_nothing_is_written(rt: Runtime, county: County) -> None
     assert "第 8 行【任务内容】为空" in report.errors
     assert "第 9 行【责任单位】未知单位：月亮乡" in report.errors
     assert "第 9 行【牵头单位】未知单位：火星局" in report.errors
-    assert any(e.startswith("第 9 行【完成时限】无法识别日期：长期坚持") for e in report.errors)
+    # (长期坚持 is a recurring duty now: tests/test_sheet_duties.py)
+    assert any(e.startswith("第 9 行【完成时限】无法识别日期：尽快") for e in report.errors)
     assert "第 9 行【分值】不是数字：x" in report.errors
     assert any(e.startswith("第 10 行【任务内容】与第 6 行重复") for e in report.errors)
 

@@ -235,3 +235,14 @@ def test_official_account_refuses_bad_signature(
         f"{server.url}/wechat/callback", params={**oa_params(clock), "echostr": "e1"}, timeout=10
     )
     assert r.status_code == 200 and r.text == "e1"
+
+
+def test_aibot_acknowledgement_is_silent_in_a_group_hinted_in_private(
+    server: LiveServer, clock: Clock, county: County
+) -> None:
+    r = aibot_post(server, clock, group_text("m7", "cgz_liaison", "@督办助手 收到👌"))
+    assert r.status_code == 200 and r.text == ""
+    single = {**group_text("m8", "cgz_liaison", "收到"), "chattype": "single"}
+    reply = aibot_reply(aibot_post(server, clock, single))
+    assert "任务" in reply["stream"]["content"]  # type: ignore[index]
+    assert count(server.rt, Progress) == 0

@@ -46,10 +46,11 @@ from handlers.parse import Command, normalize, parse
         ("你好", None),
         ("", None),
         ("today is fine", None),
-        ("明天完成", None),
+        ("明天完成", Command("partial", note="明天完成")),
         # not (all) done: never a done claim
-        ("完成了一半", Command("partial", note="完成了一半")),
-        ("#39 完成了一半", Command("partial", ref=39, note="#39 完成了一半")),
+        # 一半 is a number: progress 50 %, never a done claim.
+        ("完成了一半", Command("progress", percent=50)),
+        ("#39 完成了一半", Command("progress", ref=39, percent=50)),
         ("完成60%", Command("progress", percent=60)),
         ("#10 完成率20%", Command("progress", ref=10, percent=20)),
         ("完成情况：正在对接", Command("partial", note="完成情况:正在对接")),
@@ -57,9 +58,12 @@ from handlers.parse import Command, normalize, parse
             "完成 #30 方案制定，正在组织实施",
             Command("partial", ref=30, note="完成 #30 方案制定,正在组织实施"),
         ),
-        ("#12 未完成", None),
-        ("预计#7下周完成", None),
-        ("#16 完成时限申请延期至12月20日", Command("extension", ref=16, note="至12月20日")),
+        ("#12 未完成", Command("partial", ref=12, note="#12 未完成")),
+        ("预计#7下周完成", Command("partial", ref=7, note="预计#7下周完成")),
+        (
+            "#16 完成时限申请延期至12月20日",
+            Command("extension", ref=16, note="完成时限申请延期至12月20日"),
+        ),
         ("完成 #16 #20", Command("several", note="完成 #16 #20")),
         # the ways officials write a done claim
         ("完成 12", Command("done", ref=12)),
@@ -79,7 +83,7 @@ from handlers.parse import Command, normalize, parse
         ("#56进度80%", Command("progress", ref=56, percent=80)),
         ("#50 60％", Command("progress", ref=50, percent=60)),
         ("进度#27 百分之三十", Command("progress", ref=27, percent=30)),
-        ("#19 申请延期至12月31日", Command("extension", ref=19, note="至12月31日")),
+        ("#19 申请延期至12月31日", Command("extension", ref=19, note="申请延期至12月31日")),
         ("待办事项", Command("list")),
         ("待审核", Command("awaiting")),
         ("排名？", Command("rank")),
@@ -169,6 +173,10 @@ def test_parse_never_raises(text: str) -> None:
         "partial",
         "several",
         "awaiting",
+        "ack",
+        "deadline",
+        "status",
+        "confirm_done",
     }
     assert cmd is None or cmd.kind in kinds
 
@@ -182,3 +190,11 @@ def test_chinese_numerals_are_read_by_cn2an() -> None:
     assert [cn_number(t) for t in ("十十", "二十五", "两", "一百零一")] == [None, 25, 2, 101]
     found = date_mention("至十二月十十日", dt.date(2026, 12, 1))
     assert found is not None and found[0] is None  # named as an impossible date
+
+
+def test_a_decimal_percent_is_never_read_as_its_tail() -> None:
+    """98.5% is not 5 %: a progress report reads the whole percent it has reached."""
+    from handlers.parse import parse
+
+    cmd = parse("#12 进度85.5%")
+    assert cmd is not None and (cmd.kind, cmd.ref, cmd.percent) == ("progress", 12, 85)

@@ -62,7 +62,7 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
     rt: Runtime, db_url: str, tmp_path: object
 ) -> None:
     """Two real `duban scheduler` processes on one database: one takes the lease, the other
-    stays idle; what was enqueued is exactly what the rules say for now, once."""
+    stays idle; what was enqueued is exactly what the rules say for the rehearsed moment, once."""
     import os
     import signal
     import subprocess
@@ -76,12 +76,13 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
     from models import Lease, Outbox
     from tests.factories import holiday_county
 
-    holiday_county(rt)  # items long overdue by today's date: nudges are due on any workday slot
+    holiday_county(rt)
+    start = dt.datetime(2026, 10, 13, 10, 0, tzinfo=TZ)  # a workday with overdue items
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
     env.update(DUBAN_DATABASE__URL=db_url, DUBAN_LOG__LEVEL="INFO")
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "scheduler"],
+            [sys.executable, "-m", "bot.cli", "scheduler", "--start-at", "2026-10-13T10:00"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -124,9 +125,10 @@ def test_two_scheduler_processes_one_active_nothing_doubled(
             r.join(timeout=5)
     assert len(leases) == 1
     assert seen("scheduler lease taken") == 1, logs  # exactly one process ever held it
-    now = dt.datetime.now(dt.UTC)  # the processes run on the real clock
-    expected = sorted(sent.nudge.key for sent in remind(rt, now, dry_run=True))
-    assert sources == expected  # what the rules say for now (nothing in quiet hours)
+    # The processes' clocks started at `start` and ran a few seconds: no slot lies between.
+    expected = sorted(sent.nudge.key for sent in remind(rt, start, dry_run=True))
+    assert expected  # overdue items on a workday morning: there is something to send
+    assert sources == expected
     assert len(keys) == len(set(keys))  # once
 
 
@@ -240,3 +242,14 @@ def test_stand_ins_on_leave_are_followed() -> None:
     assert present(head, day) in (head, deputy, third)  # a cycle ends
     deputy.active = False
     assert present(head, day) is head  # nobody active to stand in
+
+
+def test_a_rehearsal_clock_starts_at_the_given_moment_and_runs_at_real_speed() -> None:
+    from bot.runtime import shifted_clock
+
+    real = dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC)
+    readings = [real, real, real + dt.timedelta(seconds=7)]
+    base = iter(readings).__next__
+    clock = shifted_clock(dt.datetime(2026, 10, 13, 10, 0, tzinfo=TZ), base)
+    assert clock() == dt.datetime(2026, 10, 13, 10, 0, tzinfo=TZ)
+    assert clock() == dt.datetime(2026, 10, 13, 10, 0, 7, tzinfo=TZ)

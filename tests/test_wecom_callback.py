@@ -346,3 +346,22 @@ def test_sqlite_writers_of_one_process_queue_on_one_gate(engine: object, db_url:
         assert not isinstance(gate, nullcontext)
     else:
         assert isinstance(gate, nullcontext)  # server databases lock rows, not the file
+
+
+def test_file_after_report_attaches_as_evidence(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County
+) -> None:
+    """wechatpy 1.8 parses MsgType file as unknown; it must still attach as evidence."""
+    ts = now_ts(clock)
+    post(server, *peer.callback(text_xml("cgz_liaison", "完成 #3", 9500, CORP), ts))
+    file_xml = (
+        f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName>"
+        "<FromUserName><![CDATA[cgz_liaison]]></FromUserName><CreateTime>1764036000</CreateTime>"
+        "<MsgType><![CDATA[file]]></MsgType><MediaId><![CDATA[FILE77]]></MediaId>"
+        "<Title><![CDATA[整改报告.pdf]]></Title><MsgId>9501</MsgId><AgentID>1000002</AgentID></xml>"
+    )
+    r = post(server, *peer.callback(file_xml, ts))
+    assert "佐证材料" in peer.read_reply(r.text)
+    with server.rt.sessions() as s:
+        evidence = s.scalars(select(Progress).where(Progress.kind == "evidence")).one()
+        assert evidence.attachments[0]["media_id"] == "FILE77"

@@ -7,8 +7,10 @@ import sys
 import click
 
 from bot.cli import (
+    aliases,
     backup,
     chat,
+    corpus,
     experience,
     interview,
     ledger,
@@ -26,8 +28,10 @@ from bot.config import ConfigError
 __all__ = ["cli", "main"]
 # Importing a command module registers its commands on the group.
 del (
+    aliases,
     backup,
     chat,
+    corpus,
     experience,
     interview,
     ledger,

@@ -3,10 +3,12 @@ first use) and small output helpers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import unicodedata
 from collections.abc import Callable
+from datetime import tzinfo
 from functools import wraps
 from typing import Any
 
@@ -57,6 +59,15 @@ def needs_db(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise click.ClickException(f"数据库不可用 database unavailable: {exc}") from exc
 
     return wrapper
+
+
+def local_moment(text: str, tz: tzinfo, option: str) -> dt.datetime:
+    """A command-line moment; without an offset it is the county's local time."""
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DDTHH:MM", param_hint=option) from None
+    return when.replace(tzinfo=tz) if when.tzinfo is None else when
 
 
 def emit(data: Any, as_json: bool, lines: Callable[[], list[str]]) -> None:

@@ -21,15 +21,29 @@ from bot.excel.sheet import LedgerFileError
     help="Year of dates written without one (9月底); default: this year.",
 )
 @click.option("--as", "actor", default="cli", show_default=True, help="Who imports (audit).")
+@click.option(
+    "--add-units",
+    is_flag=True,
+    help="Create the units the sheet names that are not registered (乡/镇 township, else "
+    "department).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 @needs_db
 def ledger_import(
-    state: State, path: str, dry_run: bool, year: int | None, actor: str, as_json: bool
+    state: State,
+    path: str,
+    dry_run: bool,
+    year: int | None,
+    actor: str,
+    add_units: bool,
+    as_json: bool,
 ) -> None:
     """Import the ledger from an .xlsx sheet, all or nothing (exit 1 on any bad row)."""
     try:
-        report = run_import(state.runtime, path, actor=actor, year=year, dry_run=dry_run)
+        report = run_import(
+            state.runtime, path, actor=actor, year=year, dry_run=dry_run, add_units=add_units
+        )
     except LedgerFileError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -42,17 +56,26 @@ def ledger_import(
 
 
 def report_lines(report: ImportReport) -> list[str]:
+    units = [
+        *(["未登记的单位：" + "、".join(report.unknown_units)] if report.unknown_units else []),
+        *(f"  新建单位 {x}" for x in report.added_units),
+        *(f"  单位名 {x}" for x in report.aliases),
+    ]
     if not report.ok:
         return [
             f"导入失败，未写入任何数据（{len(report.errors)} 处错误）：",
             *(f"  {e}" for e in report.errors),
+            *units,
+            *(f"  ! {x}" for x in report.notes),
         ]
     head = "试导入（未写入）" if report.dry_run else "导入完成"
     return [
         f"{head}：新增 {len(report.created)} 项，更新 {len(report.updated)} 项，"
         f"未变 {report.unchanged} 项",
+        *units,
         *(f"  + {x}" for x in report.created),
         *(f"  ~ {x}" for x in report.updated),
+        *(f"  ↻ {x}" for x in report.duties),
         *(f"  ! {x}" for x in report.notes),
     ]
 

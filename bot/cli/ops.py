@@ -9,7 +9,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from bot.cli.base import State, cli, emit, needs_db
+from bot.cli.base import State, cli, emit, local_moment, needs_db
 
 
 @cli.command()
@@ -85,13 +85,23 @@ def serve(
 
 
 @cli.command()
+@click.option(
+    "--start-at",
+    default=None,
+    metavar="YYYY-MM-DDTHH:MM",
+    help="Rehearsal: start as if the local clock read this, then run at real speed.",
+)
 @click.pass_obj
 @needs_db
-def scheduler(state: State) -> None:
+def scheduler(state: State, start_at: str | None) -> None:
     """Run the scheduler (one active per database; others stay idle until it dies)."""
+    from bot.runtime import shifted_clock
     from bot.scheduler import SchedulerService
 
-    service = SchedulerService(state.runtime)
+    rt = state.runtime
+    if start_at:
+        rt.clock = shifted_clock(local_moment(start_at, rt.tz, "--start-at"))
+    service = SchedulerService(rt)
     sched = service.build(blocking=True)
 
     def stop(*_: Any) -> None:

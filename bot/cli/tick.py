@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import click
 
-from bot.cli.base import State, cli, needs_db
+from bot.cli.base import State, cli, local_moment, needs_db
 from bot.scheduler import remind
 
 
@@ -27,13 +26,7 @@ def tick(state: State, at: str | None, dry_run: bool, as_json: bool) -> None:
     """Run every reminder rule once as of --at; print the nudges (already sent ones marked)."""
 
     rt = state.runtime
-    when = None
-    if at:
-        try:
-            when = dt.datetime.fromisoformat(at)
-        except ValueError:
-            raise click.BadParameter("expected YYYY-MM-DDTHH:MM", param_hint="--at") from None
-        when = when.replace(tzinfo=rt.tz) if when.tzinfo is None else when
+    when = local_moment(at, rt.tz, "--at") if at else None
     sent = remind(rt, when, dry_run=dry_run)
     if as_json:
         click.echo(json.dumps([s.as_dict() for s in sent], ensure_ascii=False, indent=2))

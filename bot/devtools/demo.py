@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.devtools.demo_duties import load_duties
 from models import (
     CLOSED,
     IN_PROGRESS,
@@ -530,6 +531,9 @@ def load_demo(session: Session, today: dt.date, tz: dt.tzinfo, *, seed: int = 20
     key_works, new_key_works = _load_key_works(session, units)
     new_tasks = _load_tasks(session, seed, today, units, key_works, tz)
     session.flush()
+    # Recurring duties and quantified targets, after the one-off tasks' codes.
+    new_duties = load_duties(session, seed, today, units, key_works, tz, TASK_COUNT + 1)
+    session.flush()
     return DemoSummary(
         units=_count(session, Unit),
         members=_count(session, Member),
@@ -537,5 +541,5 @@ def load_demo(session: Session, today: dt.date, tz: dt.tzinfo, *, seed: int = 20
         tasks=_count(session, Task),
         assignments=_count(session, Assignment),
         progress=_count(session, Progress),
-        created=new_units or new_key_works or new_tasks,
+        created=new_units or new_key_works or new_tasks or new_duties,
     )

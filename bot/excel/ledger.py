@@ -9,7 +9,9 @@ it never deletes a unit's ledger row (its reports stay), it says so instead.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,17 +21,33 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from bot.config import Config
-from bot.excel.sheet import SheetTask, directory_from, parse_sheet, sorted_plan
+from bot.excel.cells import append_text_safe
+from bot.excel.duties import duty_label, target_label, unit_kind
+from bot.excel.sheet import (
+    Directory,
+    Reading,
+    SheetResult,
+    SheetTask,
+    UnitRef,
+    directory_from,
+    parse_sheet,
+    sorted_plan,
+)
 from bot.runtime import Runtime
-from handlers.render import LIGHT_LABELS, day_label, phrase
-from models import Assignment, KeyWork, Task, Unit
+from handlers.render import LIGHT_LABELS, date_label, day_label, period_label, phrase
+from models import UNIT_KIND_LABELS, Assignment, KeyWork, Setting, Task, Unit
 from models.audit import audit
 from schedules.calendar import WorkCalendar
+from schedules.duties import materialize, next_occurrence
 from schedules.ledger import ledger_rows
 from schedules.plan import milestone_dates
+from schedules.recurrence import Recurrence
+from schedules.rules import Rules
 
 HEADER = ["序号", "重点工作", "任务内容", "牵头单位", "责任单位", "完成时限", "关键节点", "分值"]
-EXTRA = ["完成情况", "灯"]
+EXTRA = ["完成情况", "灯", "目标", "重点工作权重"]
+# Unit aliases the office keeps (`duban alias`): {"县应急局": "县应急管理局"}.
+ALIASES_KEY = "unit_aliases"
 # The sheet's 灯 column: "已完成" rather than the light's short "完成".
 EXPORT_LIGHTS = {**LIGHT_LABELS, "done": "已完成"}
 KEY_WORK_MAX = 64
@@ -44,6 +62,13 @@ class ImportReport:
     unchanged: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Names the sheet gives that no unit answers to (with the kind they would get), the
+    # units `--add-units` created, the names matched through an alias, and how each
+    # recurring duty was read with its next occurrence.
+    unknown_units: list[str] = field(default_factory=list)
+    added_units: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    duties: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -59,7 +84,14 @@ class ImportReport:
             "unchanged": self.unchanged,
             "errors": self.errors,
             "notes": self.notes,
+            "unknown_units": self.unknown_units,
+            "added_units": self.added_units,
+            "aliases": self.aliases,
+            "duties": self.duties,
         }
+
+
+Parser = Callable[[Directory, int], SheetResult]
 
 
 def import_ledger(
@@ -72,13 +104,79 @@ def import_ledger(
     year: int,
     now: dt.datetime,
     dry_run: bool = False,
+    add_units: bool = False,
 ) -> ImportReport:
     """Read, check and (unless a dry run, or any row is wrong) write the ledger. The caller
-    commits: on a dry run or an error this leaves nothing to commit."""
-    report = ImportReport(dry_run)
+    commits: on a dry run or an error this leaves nothing to commit.
+
+    Units the sheet names that the bot does not know are listed; with `add_units` they are
+    created (乡/镇 townships, the rest departments)."""
     units = list(session.scalars(select(Unit)))
-    directory = directory_from(units)
-    sheet = parse_sheet(source, directory, cal, year)
+    aliases = load_aliases(session)
+    reading = Reading.of(cfg.rules)
+
+    def parse(directory: Directory, year: int) -> SheetResult:
+        return parse_sheet(source, directory, cal, year, cfg.excel, reading)
+
+    sheet, planned = read_sheet(parse, units, aliases, year, add_units=add_units)
+    return apply_sheet(
+        session, sheet, units, planned, cfg.rules, cal, actor=actor, now=now, dry_run=dry_run
+    )
+
+
+def read_sheet(
+    parse: Parser,
+    units: list[Unit],
+    aliases: dict[str, str],
+    year: int,
+    *,
+    add_units: bool,
+) -> tuple[SheetResult, list[UnitRef]]:
+    """The parsed sheet and the units it would add. With `add_units`, names no unit answers
+    to get planned units (negative ids until they are stored) and the sheet is read again
+    with them, so nothing is parsed inside the write transaction."""
+    sheet = parse(directory_from(units, aliases), year)
+    if not (sheet.missing and add_units):
+        return sheet, []
+    taken = {u.code for u in units}
+    planned: list[UnitRef] = []
+    n = 0
+    for i, name in enumerate(sheet.missing, start=1):
+        n += 1
+        while f"U{n:03d}" in taken:
+            n += 1
+        taken.add(f"U{n:03d}")
+        kind = sheet.unit_kinds.get(name) or unit_kind(name)
+        planned.append(UnitRef(-i, f"U{n:03d}", name, kind))
+    again = parse(directory_from([*units, *planned], aliases), year)
+    again.missing = sheet.missing
+    return again, planned
+
+
+def apply_sheet(
+    session: Session,
+    sheet: SheetResult,
+    units: list[Unit],
+    planned: list[UnitRef],
+    rules: Rules,
+    cal: WorkCalendar,
+    *,
+    actor: str,
+    now: dt.datetime,
+    dry_run: bool,
+) -> ImportReport:
+    """The report of a parsed sheet, its changes made in the session unless this is a dry
+    run (which sends no write to the database: no flush, no audit row)."""
+    report = ImportReport(dry_run)
+    today = rules.local_day(now)
+    if sheet.missing:
+        report.unknown_units = [
+            f"{n}（{UNIT_KIND_LABELS[sheet.unit_kinds.get(n) or unit_kind(n)]}）"
+            for n in sheet.missing
+        ]
+        if not planned:
+            report.notes.append("表中有系统未登记的单位：加 --add-units 导入时一并创建")
+    report.aliases = [f"{a} → {name}（别名）" for a, name in sorted(sheet.matched.items())]
     report.sheet = sheet.sheet
     report.errors = [str(e) for e in sheet.errors]
     report.errors += [
@@ -88,26 +186,133 @@ def import_ledger(
     ]
     if report.errors:
         return report
-    by_id = {u.id: u for u in units}
-    _apply(session, sheet.tasks, by_id, report, actor=actor, now=now)
+    by_id: dict[int, Any] = {u.id: u for u in units}
+    if planned:
+        tasks = sheet.tasks
+        if dry_run:
+            by_id |= {p.id: p for p in planned}
+        else:
+            made = _add_units(session, planned, actor=actor, now=now)
+            real = {p.id: u.id for p, u in zip(planned, made, strict=True)}
+            by_id |= {u.id: u for u in made}
+            tasks = [_with_real_ids(t, real) for t in tasks]
+        sheet = replace(sheet, tasks=tasks)
+        report.added_units = [
+            f"{p.name}（{UNIT_KIND_LABELS[p.kind]}，代码 {p.code}）" for p in planned
+        ]
+    with session.no_autoflush:
+        _apply(session, sheet.tasks, by_id, report, actor=actor, now=now, dry_run=dry_run)
+    if not report.errors and not dry_run:
+        materialize(session, today, rules, cal)  # recurring rows show their occurrence
+    if not report.errors:
+        report.duties = _duty_lines(session, sheet.tasks, today, rules, cal)
     if dry_run or report.errors:
         session.rollback()
     return report
 
 
+def load_aliases(session: Session) -> dict[str, str]:
+    row = session.get(Setting, ALIASES_KEY)
+    return dict(json.loads(row.value)) if row is not None else {}
+
+
+def save_aliases(session: Session, aliases: dict[str, str]) -> None:
+    row = session.get(Setting, ALIASES_KEY)
+    value = json.dumps(dict(sorted(aliases.items())), ensure_ascii=False)
+    if row is None:
+        session.add(Setting(key=ALIASES_KEY, value=value))
+    else:
+        row.value = value
+
+
+def _add_units(
+    session: Session, planned: list[UnitRef], *, actor: str, now: dt.datetime
+) -> list[Unit]:
+    """The planned units stored, coded U001, U002 … (the office may recode them)."""
+    made = [Unit(code=p.code, name=p.name, kind=p.kind, webhook_keys=[]) for p in planned]
+    session.add_all(made)
+    session.flush()
+    for unit in made:
+        audit(
+            session,
+            at=now,
+            actor=actor,
+            source="import",
+            action="unit_create",
+            entity="unit",
+            entity_id=unit.id,
+            name=unit.name,
+            kind=unit.kind,
+        )
+    return made
+
+
+def _with_real_ids(t: SheetTask, real: dict[int, int]) -> SheetTask:
+    lead = real.get(t.lead_unit_id, t.lead_unit_id) if t.lead_unit_id is not None else None
+    return replace(t, lead_unit_id=lead, unit_ids=tuple(real.get(i, i) for i in t.unit_ids))
+
+
+def _duty_lines(
+    session: Session, tasks: list[SheetTask], today: dt.date, rules: Rules, cal: WorkCalendar
+) -> list[str]:
+    """How each recurring row was read, and its next occurrence (a dry run too: the rule
+    is the sheet's, the task code the stored one when there is one)."""
+    out = []
+    codes = {
+        (t.key_work.name, t.content): t.code
+        for t in session.scalars(select(Task).options(joinedload(Task.key_work))).unique()
+    }
+    for t in tasks:
+        if t.recurrence is None:
+            continue
+        occ = next_occurrence(Task(recurrence=t.recurrence), today, rules, cal)
+        nxt = (
+            f"下次：{period_label(occ.key, today)}，{date_label(occ.deadline, today)}截止"
+            if occ is not None
+            else "一年内没有应办的周期"
+        )
+        code = codes.get((t.key_work, t.content))
+        ref = f"#{code} " if code is not None else ""
+        out.append(f"第 {t.row} 行 {ref}{_short(t.content)}：{t.read_as}；{nxt}")
+    return out
+
+
 def run_import(
-    rt: Runtime, source: str | Path | IO[bytes], *, actor: str, year: int | None, dry_run: bool
+    rt: Runtime,
+    source: str | Path | IO[bytes],
+    *,
+    actor: str,
+    year: int | None,
+    dry_run: bool,
+    add_units: bool = False,
+    parser: Parser | None = None,
 ) -> ImportReport:
     """Import in a transaction of its own, committed only when every row is right and this
-    is not a dry run. Raises LedgerFileError for a file that is no ledger at all."""
+    is not a dry run. The sheet is read and checked outside any transaction (reading a big
+    one takes seconds; SQLite callbacks must not wait on it); `parser` reads it (default:
+    in this process, within the [excel] bounds). Raises LedgerFileError for a file that is
+    no ledger at all."""
     with rt.sessions() as session:
-        report = import_ledger(
+        units = list(session.scalars(select(Unit)))
+        aliases = load_aliases(session)
+    the_year = year or rt.today().year
+    if parser is None:
+        reading = Reading.of(rt.config.rules)
+
+        def parser(directory: Directory, year: int) -> SheetResult:
+            return parse_sheet(source, directory, rt.calendar, year, rt.config.excel, reading)
+
+    sheet, planned = read_sheet(parser, units, aliases, the_year, add_units=add_units)
+    with rt.sessions() as session:
+        units = list(session.scalars(select(Unit)))
+        report = apply_sheet(
             session,
-            rt.config,
+            sheet,
+            units,
+            planned,
+            rt.config.rules,
             rt.calendar,
-            source,
             actor=actor,
-            year=year or rt.today().year,
             now=rt.now(),
             dry_run=dry_run,
         )
@@ -124,6 +329,7 @@ def _apply(
     *,
     actor: str,
     now: dt.datetime,
+    dry_run: bool,
 ) -> None:
     key_works = {k.name: k for k in session.scalars(select(KeyWork))}
     existing = {
@@ -139,12 +345,13 @@ def _apply(
     # sheets restart numbering in each section).
     use_seq = None not in seqs and len(set(seqs)) == len(seqs)
     source = f"import:{report.sheet}"
+    _key_work_weights(session, tasks, key_works, report, actor=actor, now=now, source=source)
     for t in tasks:
         task = existing.get((t.key_work, t.content))
         names = "、".join(units[i].name for i in t.unit_ids)
         if task is None:
             if t.key_work not in key_works:
-                key_works[t.key_work] = KeyWork(name=t.key_work)
+                key_works[t.key_work] = KeyWork(name=t.key_work, weight=t.work_weight or 1.0)
                 session.add(key_works[t.key_work])
             if use_seq and t.seq is not None and t.seq not in taken:
                 code = t.seq
@@ -162,9 +369,18 @@ def _apply(
                 weight=t.weight,
                 plan=list(t.plan),
                 evidence_required=t.evidence,
+                recurrence=t.recurrence,
+                target_value=t.target_value,
+                target_unit=t.target_unit,
                 created_at=now,
             )
             task.assignments = [Assignment(unit_id=i) for i in t.unit_ids]
+            report.created.append(f"#{code} {_short(t.content)}（{names}）")
+            if dry_run:
+                # Never added: the KeyWork backref may have cascaded it in; out it goes.
+                if task in session:
+                    session.expunge(task)
+                continue
             session.add(task)
             session.flush()
             audit(
@@ -178,11 +394,14 @@ def _apply(
                 row=t.row,
                 units=[units[i].code for i in t.unit_ids],
             )
-            report.created.append(f"#{code} {_short(t.content)}（{names}）")
             continue
         changes = _update(task, t, units)
         if not changes:
             report.unchanged += 1
+            continue
+        report.updated.append(f"#{task.code} {_short(t.content)}：" + "；".join(changes))
+        _note_kept(task, t, units, report)
+        if dry_run:
             continue
         session.flush()
         audit(
@@ -196,14 +415,49 @@ def _apply(
             row=t.row,
             changes=changes,
         )
-        report.updated.append(f"#{task.code} {_short(t.content)}：" + "；".join(changes))
-        kept = [a.unit_id for a in task.assignments if a.unit_id not in t.unit_ids]
-        if kept:
-            report.notes.append(
-                f"#{task.code} 表中已无"
-                + "、".join(units[i].name for i in kept)
-                + "：台账行保留（需删除请在系统中处理）"
+
+
+def _note_kept(task: Task, t: SheetTask, units: dict[int, Unit], report: ImportReport) -> None:
+    kept = [a.unit_id for a in task.assignments if a.unit_id not in t.unit_ids]
+    if kept:
+        report.notes.append(
+            f"#{task.code} 表中已无"
+            + "、".join(units[i].name for i in kept)
+            + "：台账行保留（需删除请在系统中处理）"
+        )
+
+
+def _key_work_weights(
+    session: Session,
+    tasks: list[SheetTask],
+    key_works: dict[str, KeyWork],
+    report: ImportReport,
+    *,
+    actor: str,
+    now: dt.datetime,
+    source: str,
+) -> None:
+    """A 重点工作权重 column moves the weights of key works already known (new ones are
+    created with theirs), each change reported and audited once."""
+    done: set[str] = set()
+    for t in tasks:
+        kw = key_works.get(t.key_work)
+        if kw is None or t.work_weight is None or t.key_work in done:
+            continue
+        done.add(t.key_work)
+        if kw.weight != t.work_weight:
+            report.updated.append(f"重点工作 {kw.name}：权重 {kw.weight:g} → {t.work_weight:g}")
+            audit(
+                session,
+                at=now,
+                actor=actor,
+                source=source,
+                action="import_update",
+                entity="key_work",
+                entity_id=kw.id,
+                weight=[kw.weight, t.work_weight],
             )
+            kw.weight = t.work_weight
 
 
 def _update(task: Task, t: SheetTask, units: dict[int, Unit]) -> list[str]:
@@ -223,7 +477,18 @@ def _update(task: Task, t: SheetTask, units: dict[int, Unit]) -> list[str]:
     if sorted_plan(task.plan or []) != list(t.plan):
         changes.append("关键节点")
         task.plan = list(t.plan)
-    have = {a.unit_id for a in task.assignments}
+    if (task.recurrence or None) != t.recurrence:
+        changes.append(
+            "周期 → " + (duty_label(Recurrence.from_json(t.recurrence)) if t.recurrence else "无")
+        )
+        task.recurrence = t.recurrence
+    if (task.target_value, task.target_unit) != (t.target_value, t.target_unit):
+        changes.append(
+            "目标 → "
+            + (target_label(t.target_value, t.target_unit) if t.target_value is not None else "无")
+        )
+        task.target_value, task.target_unit = t.target_value, t.target_unit
+    have = {a.unit_id for a in task.assignments}  # (each occurrence of a duty is one row)
     added = [i for i in t.unit_ids if i not in have]
     if added:
         changes.append("新增责任单位 " + "、".join(units[i].name for i in added))
@@ -242,6 +507,14 @@ def plan_text(task: Task, cal: WorkCalendar) -> str:
         f"{m.name}（前{int(p['offset'])}个工作日，{day_label(m.date)}）"
         for p, m in zip(plan, milestone_dates(task.deadline, plan, cal), strict=True)
     )
+
+
+def _duty_deadline(rec: Recurrence, deadline: dt.date) -> str:
+    """完成时限 of a recurring duty: 每月不少于2次 (to the year's end), or with its end date."""
+    label = duty_label(rec)
+    if (deadline.month, deadline.day) == (12, 31):
+        return label
+    return f"{label}，{deadline.year}年{deadline.month}月{deadline.day}日前"
 
 
 def export_ledger(
@@ -285,23 +558,33 @@ def export_ledger(
             phrase("titles", "unit_standing", r, task.deadline, today) for r in ledger
         )
         worst = min((r.light.color for r in ledger), key=order.__getitem__, default="done")
-        ws.append(
+        rec = Recurrence.from_json(task.recurrence) if task.recurrence else None
+        append_text_safe(
+            ws,
             [
                 task.code,
                 task.key_work.name,
                 task.content,
                 task.lead_unit.name if task.lead_unit else "",
-                "、".join(a.unit.name for a in task.assignments),
-                task.deadline,
+                # One name per unit, however many occurrences of a duty it has rows for.
+                "、".join(dict.fromkeys(a.unit.name for a in task.assignments)),
+                # A duty reads back as the same rule; one running to a date keeps the date.
+                task.deadline if rec is None else _duty_deadline(rec, task.deadline),
                 plan_text(task, cal),
                 task.weight,
                 standing,
                 EXPORT_LIGHTS[worst],
-            ]
+                target_label(task.target_value, task.target_unit)
+                if task.target_value is not None
+                else "",
+                task.key_work.weight,
+            ],
         )
-        ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
+        if rec is None:
+            ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
         n += 1
-    for col, width in zip("ABCDEFGHIJ", (6, 14, 40, 14, 28, 14, 36, 6, 40, 8), strict=True):
+    widths = (6, 14, 40, 14, 28, 14, 36, 6, 40, 8, 10, 8)
+    for col, width in zip("ABCDEFGHIJKL", widths, strict=True):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=3):
         for cell in row:

@@ -9,6 +9,7 @@ from typing import IO
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from bot.excel.cells import append_text_safe
 from handlers.notices import board_data
 from handlers.render import phrase
 from schedules.board import Board
@@ -30,14 +31,19 @@ def export_ranking(
         ws = wb.create_sheet(str(group["label"]))
         ws.append([title])
         ws["A1"].font = Font(bold=True, size=14)
-        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(HEADER))
-        ws.append(HEADER)
+        ws.merge_cells(
+            start_row=1, start_column=1, end_row=1, end_column=len(HEADER) + len(group["works"])
+        )
+        works: list[str] = group["works"]
+        ws.append([*HEADER, *works])
         for cell in ws[2]:
             cell.font = Font(bold=True)
         for line in group["rows"]:
             lost = phrase("titles", "deductions", line)
             flag = phrase("titles", "ranking_flag", line)
-            ws.append([line["rank"], line["name"], line["score"], line["move"], flag, lost])
+            by_work = [line["by_work"].get(w) for w in works]  # blank: no item in that work
+            row = [line["rank"], line["name"], line["score"], line["move"], flag, lost, *by_work]
+            append_text_safe(ws, row)
             if line["red"] or line["black"]:
                 for cell in ws[ws.max_row]:
                     cell.fill = RED if line["red"] else BLACK

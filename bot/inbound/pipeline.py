@@ -21,6 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from bot.db import DatabaseUnavailable, writer_gate
 from bot.inbound.binding import redeem
+from bot.inbound.groupcommit import AlreadyStored, committer
 from bot.runtime import Runtime
 from handlers.base import Context
 from handlers.render import render
@@ -29,6 +30,7 @@ from models import InboundMessage, Member
 from models.audit import audit
 from models.base import rows_changed
 from models.outbox import enqueue
+from models.splitting import split_message
 
 log = logging.getLogger(__name__)
 DB_ERRORS = (OperationalError, SAInterfaceError)
@@ -71,7 +73,8 @@ def accept(
 
     This is the whole of a busy webhook's work, so it is one prepared statement: an INSERT
     … SELECT that finds the sender among active members (no row: not a member) and whose
-    unique key detects a platform retry.
+    unique key detects a platform retry. Concurrent acceptances share one transaction
+    (group commit); this returns only after the row is committed.
     """
     params = {
         "msg_key": msg_key,
@@ -83,17 +86,17 @@ def accept(
         "received_at": rt.now(),
         "response_url": response_url,
     }
+    statement = _STORE_WECHAT if channel == "wechat" else _STORE
     try:
-        with writer_gate(rt.engine), rt.engine.begin() as conn:
-            statement = _STORE_WECHAT if channel == "wechat" else _STORE
-            inbound_id = conn.execute(statement, params).scalar()
+        # Committed with the other callbacks that arrived meanwhile (bot/inbound/groupcommit).
+        inbound_id = committer(rt.engine).submit(statement, params, msg_key)
         if inbound_id is not None:
             return Accepted(inbound_id)
         with rt.sessions() as session:
             return _not_a_member(
                 rt, session, channel=channel, sender=sender, text=text, msg_key=msg_key
             )
-    except IntegrityError:
+    except (IntegrityError, AlreadyStored):
         # Stored before: WeCom's retry, or a concurrent delivery of the same message.
         with rt.sessions() as session:
             done = session.scalar(select(InboundMessage).where(InboundMessage.msg_key == msg_key))
@@ -152,14 +155,18 @@ def _not_a_member(
         return _duplicate(done)
     if channel == "wechat":
         bound = redeem(session, sender, text, rt.now())
+        session.commit()  # the binding, or a wrong code counted against guessing
         if bound is not None:
-            session.commit()
             log.info("wechat openid bound to %s msg_key=%s", bound.userid, msg_key)
             return Accepted(None, render("bound_ok", {"member": bound}))
     log.warning(
         "inbound refused: unknown sender=%s channel=%s msg_key=%s", sender, channel, msg_key
     )
     return Accepted(None, render("unknown_sender", {"channel": channel}))
+
+
+# Smart-robot messages from a group chat carry this key prefix (see callbacks/aibot.py).
+GROUP_KEY = "aibot:g:"
 
 
 def _reply_target(inbound: InboundMessage) -> tuple[str, str] | None:
@@ -202,6 +209,7 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 channel=inbound.channel,
                 msg_type=inbound.msg_type,
                 media_id=inbound.media_id,
+                chat="group" if inbound.msg_key.startswith(GROUP_KEY) else "private",
             )
             handler, match = route(ctx)
             try:
@@ -213,9 +221,24 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 log.exception("handler %s failed on msg_key=%s", handler.name, inbound.msg_key)
                 session.rollback()
                 return _failed(rt, inbound_id, handler.name)
-            inbound.reply = reply
             target = _reply_target(inbound)
-            if reply_via == "outbox" and target is not None:
+            parts = split_message(reply, "text")
+            if reply_via == "passive" and target is not None and len(parts) > 1:
+                # A passive answer is one message within WeCom's 2048 bytes: the first part
+                # goes back in the HTTP answer, the rest through the outbox.
+                reply = parts[0]
+                enqueue(
+                    session,
+                    dedupe_key=f"reply:{inbound.id}:rest",
+                    channel=target[0],
+                    target=target[1],
+                    content="\n".join(parts[1:]),
+                    now=now,
+                    source=ctx.source,
+                )
+            inbound.reply = reply
+            # An acknowledgement in a group is answered by silence: no empty message is sent.
+            if reply_via == "outbox" and target is not None and reply:
                 enqueue(
                     session,
                     dedupe_key=f"reply:{inbound.id}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from flask import Flask
@@ -31,12 +32,14 @@ def register(app: Flask) -> None:
     from bot.web import (
         api,
         auth,
+        hardening,
         health,
         ledger_excel,
         notice,
         rankings,
         review,
         spot_checks,
+        targets,
         views,
         wecom_login,
     )
@@ -44,11 +47,17 @@ def register(app: Flask) -> None:
     # Their routes are on the other blueprints.
     del ledger_excel, notice, rankings, review, spot_checks, wecom_login
 
+    hardening.install(app)
     rt: Runtime = app.extensions["duban"]
     app.secret_key = secret_key(rt)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask defines these keys (None, False): setdefault would leave them unset.
+    web = rt.config.web
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = web.secure_cookie or web.base_url.startswith("https:")
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=web.session_hours)
     for module in (auth, views, api, health):
         app.register_blueprint(module.bp)
     auth.install(app)
+    targets.install(app)
     views.install(app)

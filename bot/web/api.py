@@ -9,6 +9,7 @@ from flask import Blueprint, abort, jsonify
 from sqlalchemy import select
 
 from bot.web.auth import login_required
+from bot.web.targets import shown_target
 from bot.web.views import filtered_rows, rows_where, rt
 from handlers.render import row_json
 from models import Outbox, Task, Unit
@@ -81,6 +82,10 @@ def task(code: int) -> Any:
                 "deadline": t.deadline.isoformat(),
                 "weight": t.weight,
                 "plan": t.plan,
+                "recurrence": t.recurrence,
+                "target": {"value": t.target_value, "unit": t.target_unit}
+                if t.target_value is not None
+                else None,
                 "rows": [row_json(x, rt().today()) for x in rows],
             }
         )
@@ -95,7 +100,7 @@ def outbox() -> Any:
                 {
                     "id": o.id,
                     "channel": o.channel,
-                    "target": o.target,
+                    **shown_target(o.channel, o.target),
                     "status": o.status,
                     "attempts": o.attempts,
                     "last_error": o.last_error,

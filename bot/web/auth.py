@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Callable
 from functools import wraps
@@ -25,6 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.web.sessions import close_session, open_session, session_alive
+from bot.web.throttle import Throttle
 from models import Account, Member
 
 bp = Blueprint("auth", __name__)
@@ -109,27 +112,43 @@ def install(app: Flask) -> None:
         g.user = session.get("user")
         if not g.user or request.blueprint not in ("views", "api", "auth"):
             return
-        if "via" not in g.user:  # a session from before sessions said how they began
+        rt = current_app.extensions["duban"]
+        # A session from before sessions said how they began or had a server-side record,
+        # or one logged out, lapsed or no longer backed by an active person: signed out.
+        if "via" not in g.user or not session_alive(rt, g.user.get("sid")):
             session.clear()
             g.user = None
             return
-        if g.user["via"] == "account":
-            # A removed account or a changed password ends the sessions opened with it, and
-            # admin rights are as they are now, not as they were at login.
-            with current_app.extensions["duban"].sessions() as db:
+        with rt.sessions() as db:
+            if g.user["via"] == "account":
+                # A removed account or a changed password ends the sessions opened with it,
+                # and admin rights are as they are now, not as they were at login.
                 account = db.get(Account, g.user.get("account"))
-                if account is None or stamp(account) != g.user.get("stamp"):
-                    session.clear()
-                    g.user = None
-                    return
-                g.user["admin"] = account.is_admin
+                alive = account is not None and stamp(account) == g.user.get("stamp")
+                member = account.member if account is not None else None
+                if alive and member is not None and not member.active:
+                    alive = False  # the person behind the account was deactivated
+                admin = bool(account and account.is_admin)
+            else:
+                member = db.scalar(select(Member).where(Member.userid == g.user.get("userid")))
+                alive = member is not None and member.active
+                admin = bool(member and "admin" in (member.roles or []))
+        if not alive:
+            close_session(rt, g.user.get("sid"))
+            session.clear()
+            g.user = None
+            return
+        g.user["admin"] = admin
 
 
 def sign_in(name: str, *, userid: str | None, admin: bool, account: Account | None = None) -> None:
     """A fresh session (no fixation) for a user; `userid` links a member's roles, `account`
     a local login (checked on every request, so removing it signs its sessions out)."""
     session.clear()
-    session["user"] = {"name": name, "userid": userid, "admin": admin, "via": "wecom"}
+    rt = current_app.extensions["duban"]
+    sid = open_session(rt, f"account:{account.username}" if account else f"wecom:{userid}")
+    session.permanent = True  # the cookie lapses with the server's record
+    session["user"] = {"name": name, "userid": userid, "admin": admin, "via": "wecom", "sid": sid}
     if account is not None:
         session["user"].update(via="account", account=account.id, stamp=stamp(account))
     csrf_token()
@@ -160,18 +179,43 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+# Checked against when no account has the name: an unknown user costs the same hashing
+# as a known one, so timing does not tell names apart.
+DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+
+
+def throttle() -> Throttle:
+    found = current_app.extensions.get("duban.login_throttle")
+    if found is None:
+        found = Throttle(current_app.extensions["duban"].config.web)
+        current_app.extensions["duban.login_throttle"] = found
+    return found
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     error = None
+    status = 200
     if request.method == "POST":
         rt = current_app.extensions["duban"]
-        username = request.form.get("username", "").strip()
+        username = request.form.get("username", "").strip()[:128]
+        keys = [f"account:{username.lower()}", f"source:{request.remote_addr}"]
+        until = throttle().locked_until(keys, rt.now())
+        if until is not None:
+            minutes = max(1, math.ceil((until - rt.now()).total_seconds() / 60))
+            current_app.logger.warning(
+                "web login locked for %r from %s", username, request.remote_addr
+            )
+            wecom = rt.config.wecom.configured
+            return render_template("login.html", locked_minutes=minutes, wecom=wecom), 429
         with rt.sessions() as db:
             account = db.scalar(select(Account).where(Account.username == username))
-            ok = account is not None and check_password_hash(
-                account.password_hash, request.form.get("password", "")
+            password = request.form.get("password", "")
+            ok = check_password_hash(
+                account.password_hash if account is not None else DUMMY_HASH, password
             )
-            if ok:
+            if ok and account is not None:
+                throttle().succeed(keys[0])
                 member = account.member
                 sign_in(
                     account.username,
@@ -181,16 +225,19 @@ def login() -> Any:
                 )
                 target = request.args.get("next", "")
                 return redirect(target if local_path(target) else url_for("views.ledger"))
-        error = "用户名或密码不正确"
+        throttle().fail(keys, rt.now())
+        error, status = "用户名或密码不正确", 401
         current_app.logger.warning("web login failed for %r from %s", username, request.remote_addr)
     wecom = current_app.extensions["duban"].config.wecom.configured
     if wecom and request.method == "GET" and in_wecom_browser():
         # Inside WeCom's browser a member is known already: no password form.
         return redirect(url_for("auth.wecom_login", next=request.args.get("next", "")))
-    return render_template("login.html", error=error, wecom=wecom), (401 if error else 200)
+    return render_template("login.html", error=error, wecom=wecom), status
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    # The record goes: a copy of this cookie is worth nothing from now on.
+    close_session(current_app.extensions["duban"], (session.get("user") or {}).get("sid"))
     session.clear()
     return redirect(url_for("auth.login"))

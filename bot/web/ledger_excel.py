@@ -9,13 +9,13 @@ from typing import Any
 from flask import abort, g, render_template, request, send_file
 from sqlalchemy import select
 
+from bot.excel.budget import parse_in_child
 from bot.excel.ledger import ImportReport, export_ledger, run_import
-from bot.excel.sheet import LedgerFileError
+from bot.excel.sheet import Directory, LedgerFileError, Reading, SheetResult
 from bot.web.auth import login_required
 from bot.web.views import bp, rt
 from models import Member
 
-UPLOAD_LIMIT = 10 * 1024 * 1024  # a county's ledger is a few hundred KiB
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -53,14 +53,24 @@ def ledger_import() -> Any:
     problem = None
     status = 200
     if request.method == "POST":
+        limits = runtime.config.excel
         upload = request.files.get("file")
-        data = upload.read(UPLOAD_LIMIT + 1) if upload else b""
+        data = upload.read(limits.max_upload_bytes + 1) if upload else b""
         year = request.form.get("year", type=int) or runtime.today().year
+        if not 2000 <= year <= 2100:
+            year = runtime.today().year
         if not data:
             problem, status = "请选择要导入的 .xlsx 文件", 400
-        elif len(data) > UPLOAD_LIMIT:
-            problem, status = "文件超过 10 MB", 413
+        elif len(data) > limits.max_upload_bytes:
+            mb = limits.max_upload_bytes / (1024 * 1024)
+            problem, status = f"文件超过 {mb:g} MB（excel.max_upload_bytes）", 413
         else:
+            reading = Reading.of(runtime.config.rules)
+
+            def parse(directory: Directory, year: int) -> SheetResult:
+                # Bytes in, parsed rows out, in a capped child: never this process's memory.
+                return parse_in_child(data, directory, runtime.calendar, year, limits, reading)
+
             try:
                 report = run_import(
                     runtime,
@@ -68,6 +78,8 @@ def ledger_import() -> Any:
                     actor=f"web:{g.user['name']}",
                     year=year,
                     dry_run=bool(request.form.get("dry_run")),
+                    parser=parse,
+                    add_units=bool(request.form.get("add_units")),
                 )
             except LedgerFileError as exc:
                 problem, status = str(exc), 400

@@ -313,11 +313,15 @@ def task(code: int) -> Any:
             reviews=reviews,
             # The plan as set for the task's own deadline; each unit's row follows its
             # own deadline once an extension is approved.
-            milestones=milestone_dates(
+            milestones=[]
+            if t.recurrence  # a duty's occurrences are too short for a backward plan
+            else milestone_dates(
                 t.deadline,
                 effective_plan(t.plan, t.key_work.name, r.config.rules.plans),
                 r.calendar,
             ),
+            # A recurring duty's occurrences, newest first; a target's rows per unit.
+            occurrences=sorted(t.assignments, key=lambda a: (a.period, a.unit.code), reverse=True),
         )
 
 
@@ -340,7 +344,10 @@ def evidence(progress_id: int, index: int) -> Any:
     path = (folder / name).resolve()
     if folder not in path.parents or not path.is_file():
         abort(404)
-    return send_file(path, download_name=name)
+    from bot.web.hardening import evidence_type
+
+    # An attachment of a checked type: never rendered as a page of this site.
+    return send_file(path, mimetype=evidence_type(name), as_attachment=True, download_name=name)
 
 
 @bp.get("/sandbox")

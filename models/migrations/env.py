@@ -11,12 +11,22 @@ engine = config.attributes.get("engine")
 if engine is None:  # pragma: no cover - only when someone runs the alembic CLI directly
     raise RuntimeError("run migrations through `duban init`")
 
-with engine.begin() as connection:
+with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a table by copy, drop and rename; with foreign keys on, the
+        # drop of `task` would cascade and delete every assignment. SQLite only takes this
+        # pragma outside a transaction, so it is set before the migration's one begins.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+    connection.commit()
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")

@@ -16,6 +16,7 @@ import xmltodict
 from flask import Blueprint, Response, request
 
 from bot.db import DatabaseUnavailable
+from bot.inbound.callbacks import fields
 from bot.inbound.callbacks.common import (
     answer,
     read_body,
@@ -86,12 +87,16 @@ def text_of(data: dict[str, Any]) -> tuple[str, str] | None:
     """(msg_type, text) of a user message, without the leading @robot mention."""
     kind = data.get("msgtype")
     if kind == "text":
-        content = str((data.get("text") or {}).get("content", ""))
+        content = str(fields.json_object(data, "text").get("content", ""))
         return "text", MENTION.sub("", content)
     if kind == "mixed":  # text and images: the text parts carry the command
-        items = (data.get("mixed") or {}).get("msg_item", [])
+        items = fields.json_object(data, "mixed").get("msg_item", [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise CallbackRejected(400, "mixed.msg_item is not a list of objects")
         parts = [
-            str(i.get("text", {}).get("content", "")) for i in items if i.get("msgtype") == "text"
+            str(fields.json_object(i, "text").get("content", ""))
+            for i in items
+            if i.get("msgtype") == "text"
         ]
         return "text", MENTION.sub("", " ".join(parts))
     if kind in ("image", "file", "voice"):
@@ -105,14 +110,14 @@ def receive() -> Response:
     try:
         v = verifier()
         data = decrypt_json(v, read_body(rt.config.web.max_body_bytes))
+        handled = text_of(data)
+        ids = fields.aibot_message(data)
     except CallbackRejected as exc:
         return refuse("aibot", exc)
-    handled = text_of(data)
-    sender = str((data.get("from") or {}).get("userid", ""))
-    if handled is None or not sender or not data.get("msgid"):
+    if handled is None or ids is None:
         return Response("", mimetype="text/plain")
     msg_type, text = handled
-    key = f"aibot:{data['msgid']}"
+    sender, key = ids
     try:
         reply_text = answer(
             "aibot",

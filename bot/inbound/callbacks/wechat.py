@@ -14,6 +14,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import TextReply
 
 from bot.db import DatabaseUnavailable
+from bot.inbound.callbacks import fields
 from bot.inbound.callbacks.common import answer, read_body, refuse, runtime, unavailable
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
 
@@ -73,6 +74,8 @@ def receive() -> Response:
         else:
             xml = body.decode("utf-8")
         msg = parse_message(xml)
+        checked = fields.xml_message("wechat", msg, xml)
+        content = str(msg.content) if msg.type == "text" else ""
     except CallbackRejected as exc:
         return refuse("wechat", exc)
     except Exception as exc:
@@ -81,9 +84,9 @@ def receive() -> Response:
         )
     if msg.type != "text":
         return Response("success", mimetype="text/plain")  # events and media: acknowledged, unused
-    key = f"wechat:{msg.id}"
+    key = checked.msg_key
     try:
-        reply_text = answer("wechat", sender=msg.source, text=msg.content, msg_key=key)
+        reply_text = answer("wechat", sender=checked.sender, text=content, msg_key=key)
     except DatabaseUnavailable:
         return unavailable("wechat", key)
     if not reply_text:

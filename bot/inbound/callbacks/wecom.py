@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import xmltodict
 from flask import Blueprint, Response, request
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.replies import TextReply
 
 from bot.db import DatabaseUnavailable
+from bot.inbound.callbacks import fields
 from bot.inbound.callbacks.common import (
     answer,
     read_body,
@@ -45,13 +47,6 @@ def verify_url() -> Response:
     return Response(plain, mimetype="text/plain")
 
 
-def message_key(msg: Any) -> str:
-    """MsgId for messages; FromUserName+CreateTime(+event) for events, which carry none."""
-    if getattr(msg, "type", "") == "event":
-        return f"wecom:ev:{msg.source}:{msg.create_time.timestamp():.0f}:{msg.event}"
-    return f"wecom:{msg.id}"
-
-
 def as_text(msg: Any) -> tuple[str, str] | None:
     """(msg_type, text for the handlers) or None when the message needs no handling."""
     kind = getattr(msg, "type", "")
@@ -65,6 +60,18 @@ def as_text(msg: Any) -> tuple[str, str] | None:
     return None
 
 
+def file_message(plain: str) -> tuple[str, str] | None:
+    """A file (MsgType file: a PDF, a spreadsheet) as (text, media id). wechatpy 1.8 knows
+    no file messages and hands them over as unknown, so the XML is read here."""
+    try:
+        data = xmltodict.parse(plain).get("xml") or {}
+    except Exception:  # a malformed body was already refused by the parser above
+        return None
+    if data.get("MsgType") != "file" or not data.get("MediaId"):
+        return None
+    return f"[file] {data.get('Title') or data['MediaId']}", str(data["MediaId"])
+
+
 @bp.post("/wecom/callback")
 def receive() -> Response:
     rt = runtime()
@@ -76,25 +83,31 @@ def receive() -> Response:
         timestamp, nonce = a.get("timestamp", ""), a.get("nonce", "")
         plain = v.decrypt(a.get("msg_signature"), timestamp, nonce, encrypt)
         msg = parse_message(plain)
+        checked = fields.xml_message("wecom", msg, plain)
+        handled = as_text(msg)
     except CallbackRejected as exc:
         return refuse("wecom", exc)
     except Exception as exc:  # wechatpy parse errors on decrypted garbage
         return refuse(
             "wecom", CallbackRejected(400, f"unparsable message: {exc.__class__.__name__}")
         )
-    handled = as_text(msg)
+    media_id = checked.media_id
+    if handled is None and getattr(msg, "type", "") == "unknown":
+        found = file_message(plain)
+        if found is not None:
+            handled, media_id = ("file", found[0]), found[1]
     if handled is None:
         return Response("", mimetype="text/plain")  # enter_agent, view, location …: nothing to do
     msg_type, text = handled
-    key = message_key(msg)
+    key = checked.msg_key
     try:
         reply_text = answer(
             "wecom",
-            sender=msg.source,
+            sender=checked.sender,
             text=text,
             msg_key=key,
             msg_type=msg_type,
-            media_id=getattr(msg, "media_id", None),
+            media_id=media_id,
         )
     except DatabaseUnavailable:
         return unavailable("wecom", key)

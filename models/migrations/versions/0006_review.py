@@ -3,7 +3,7 @@ claim and since when; whether a task's done claims need photos or files; spot-ch
 and their results
 
 Revision ID: 0006
-Revises: 0004 (to be re-chained onto 0005 at merge)
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import models.base
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,168 @@
+"""Group commit for the webhook's acceptances: one transaction stores a batch of callbacks.
+
+A callback is acknowledged only once its row is committed. Committing each callback on its
+own made every request pay a transaction (and, on SQLite, queue behind the one writer); here
+the request threads hand their INSERT to one committer thread per database and wait. The
+committer takes whatever has queued meanwhile, runs the inserts in one transaction, commits
+and then wakes each waiter with its row id. If the commit fails, every waiter of the batch
+gets the error (the webhook answers 503 and the platform retries): nobody is acknowledged
+before, or without, the commit. No lock is held while waiting for the database except by
+the committer itself.
+
+Two deliveries of one message in the same batch: the first is inserted, the others are told
+`AlreadyStored` and answer as a retry does. A key stored by an earlier batch (or by another
+process) makes the batch's transaction fail on the unique index; the batch is then retried
+one insert per transaction, so only that callback meets the IntegrityError.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, Executable
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import writer_gate
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+# An idle committer thread ends after this long, so engines that are dropped (tests, CLI
+# commands) do not leave threads behind; the next acceptance starts a new one.
+IDLE_SECONDS = 2.0
+
+
+class AlreadyStored(Exception):
+    """The same message key was accepted earlier in the same batch."""
+
+
+@dataclass(eq=False)
+class _Pending:
+    statement: Executable
+    params: Mapping[str, Any]
+    key: str
+    done: threading.Event = field(default_factory=threading.Event)
+    result: int | None = None
+    error: BaseException | None = None
+
+
+class GroupCommitter:
+    """Commits queued inserts in batches on one thread; `submit` blocks until committed."""
+
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH) -> None:
+        self._engine = weakref.ref(engine)
+        self._max_batch = max_batch
+        self._queue: list[_Pending] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._paused = False
+        self.batches: list[int] = []  # sizes of committed batches (bench, tests)
+
+    def submit(self, statement: Executable, params: Mapping[str, Any], key: str) -> int | None:
+        """Run `statement` (an INSERT … RETURNING id) in the next batch; the returned id (or
+        None when it inserted nothing) is committed. Raises what the batch raised."""
+        pending = _Pending(statement, params, key)
+        with self._cond:
+            self._queue.append(pending)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="duban-group-commit", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        return pending.result
+
+    def queued(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold batches back (tests: gather concurrent acceptances into one batch)."""
+        with self._cond:
+            self._paused = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._paused = False
+                self._cond.notify()
+
+    def _take(self) -> list[_Pending] | None:
+        with self._cond:
+            while not self._queue or self._paused:
+                if not self._cond.wait(IDLE_SECONDS) and not self._queue:
+                    self._thread = None
+                    return None
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            return batch
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            engine = self._engine()
+            try:
+                if engine is None:
+                    raise RuntimeError("database engine was discarded")
+                self._commit(engine, batch)
+            except BaseException as exc:  # every waiter must wake, whatever happened
+                for p in batch:
+                    p.error = exc  # in-batch duplicates too: their first was not stored
+            finally:
+                for p in batch:
+                    p.done.set()
+            del engine
+
+    def _commit(self, engine: Engine, batch: list[_Pending]) -> None:
+        first: dict[str, _Pending] = {}
+        unique: list[_Pending] = []
+        for p in batch:
+            if p.key in first:
+                p.error = AlreadyStored(p.key)
+            else:
+                first[p.key] = p
+                unique.append(p)
+        try:
+            with writer_gate(engine), engine.begin() as conn:
+                results = [conn.execute(p.statement, p.params).scalar() for p in unique]
+        except IntegrityError:
+            log.info("group commit: a key in a batch of %d was stored before", len(unique))
+            self._one_by_one(engine, unique)
+            return
+        for p, result in zip(unique, results, strict=True):
+            p.result = result
+        for p in batch:
+            if isinstance(p.error, AlreadyStored) and first[p.key].result is None:
+                p.error = None  # the first stored nothing (not a member): answer the same way
+        self.batches.append(len(unique))
+
+    @staticmethod
+    def _one_by_one(engine: Engine, batch: list[_Pending]) -> None:
+        for p in batch:
+            try:
+                with writer_gate(engine), engine.begin() as conn:
+                    p.result = conn.execute(p.statement, p.params).scalar()
+            except Exception as exc:  # this callback only: the others' commits stand
+                p.error = exc
+
+
+_COMMITTERS: weakref.WeakKeyDictionary[Engine, GroupCommitter] = weakref.WeakKeyDictionary()
+_COMMITTERS_LOCK = threading.Lock()
+
+
+def committer(engine: Engine) -> GroupCommitter:
+    """The one committer of this process for `engine`."""
+    with _COMMITTERS_LOCK:
+        found = _COMMITTERS.get(engine)
+        if found is None:
+            found = _COMMITTERS[engine] = GroupCommitter(engine)
+        return found

@@ -1,0 +1,164 @@
+"""Group commit of callback acceptances: a batch is acknowledged after, and only after, its
+one commit; a failed commit acknowledges none of it; a message twice in a batch counts once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
+
+from bot.config import Config, load_config
+from bot.db import DatabaseUnavailable
+from bot.inbound.groupcommit import GroupCommitter, committer
+from bot.inbound.pipeline import Accepted, accept, process
+from bot.runtime import Runtime
+from models import InboundMessage, Progress
+from tests.conftest import Clock, County, LiveServer, serve_app
+from tests.test_wecom_callback import CORP, VECTORS, now_ts, post
+from tests.wecom_peer import WecomPeer, text_xml
+
+
+def count(rt: Runtime, model: object) -> int:
+    with rt.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))  # type: ignore[arg-type]
+
+
+def wait_queued(gc: GroupCommitter, n: int) -> None:
+    deadline = time.monotonic() + 20
+    while gc.queued() < n:
+        assert time.monotonic() < deadline, f"only {gc.queued()} of {n} queued"
+        time.sleep(0.01)
+
+
+def in_one_batch(rt: Runtime, calls: list[Callable[[], Any]]) -> list[Future[Any]]:
+    """Start every call on its own thread while the committer is held, then let it commit
+    them together."""
+    gc = committer(rt.engine)
+    pool = ThreadPoolExecutor(len(calls))
+    with gc.paused():
+        futures = [pool.submit(c) for c in calls]
+        wait_queued(gc, len(calls))
+    for f in futures:
+        f.exception(timeout=30)
+    pool.shutdown()
+    return futures
+
+
+def report(rt: Runtime, key: str, text: str = "进度 #1 40% 已开工") -> Callable[[], Accepted]:
+    return lambda: accept(rt, channel="wecom", sender="cgz_liaison", text=text, msg_key=key)
+
+
+@pytest.fixture
+def failing_commit(rt: Runtime) -> Iterator[threading.Event]:
+    """While set, every COMMIT on the runtime's engine fails as a lost server would."""
+    failing = threading.Event()
+
+    def on_commit(_conn: object) -> None:
+        if failing.is_set():
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    event.listen(rt.engine, "commit", on_commit)
+    try:
+        yield failing
+    finally:
+        event.remove(rt.engine, "commit", on_commit)
+
+
+def test_one_commit_acknowledges_the_whole_batch(rt: Runtime, county: County) -> None:
+    gc = committer(rt.engine)
+    before = len(gc.batches)
+    futures = in_one_batch(rt, [report(rt, f"wecom:b{i}") for i in range(6)])
+    results = [f.result() for f in futures]
+    assert all(r.inbound_id is not None and not r.duplicate for r in results)
+    assert gc.batches[before:] == [6]  # one transaction for all six
+    assert count(rt, InboundMessage) == 6
+    assert len({r.inbound_id for r in results}) == 6
+
+
+def test_failed_commit_acknowledges_none_and_stores_nothing(
+    rt: Runtime, county: County, failing_commit: threading.Event
+) -> None:
+    failing_commit.set()
+    futures = in_one_batch(rt, [report(rt, f"wecom:f{i}") for i in range(5)])
+    assert all(isinstance(f.exception(), DatabaseUnavailable) for f in futures)
+    assert count(rt, InboundMessage) == 0
+    failing_commit.clear()
+    # The platform's retries are then stored, each once.
+    again = in_one_batch(rt, [report(rt, f"wecom:f{i}") for i in range(5)])
+    assert all(f.result().inbound_id is not None for f in again)
+    assert count(rt, InboundMessage) == 5
+
+
+def test_duplicates_inside_one_batch_take_effect_once(rt: Runtime, county: County) -> None:
+    calls = [report(rt, "wecom:dup") for _ in range(3)] + [report(rt, "wecom:other")]
+    results = [f.result() for f in in_one_batch(rt, calls)]
+    firsts = [r for r in results[:3] if r.inbound_id is not None]
+    assert len(firsts) == 1 and sum(r.duplicate for r in results[:3]) == 2
+    assert results[3].inbound_id is not None and not results[3].duplicate
+    for r in (firsts[0], results[3]):
+        assert r.inbound_id is not None
+        process(rt, r.inbound_id)
+    assert count(rt, InboundMessage) == 2
+    assert count(rt, Progress) == 2  # one effect each, not four
+
+
+def test_key_stored_by_an_earlier_batch_does_not_fail_its_neighbours(
+    rt: Runtime, county: County
+) -> None:
+    first = report(rt, "wecom:early")()
+    assert first.inbound_id is not None
+    calls = [report(rt, "wecom:early"), report(rt, "wecom:n1"), report(rt, "wecom:n2")]
+    results = [f.result() for f in in_one_batch(rt, calls)]
+    assert results[0].duplicate and results[0].inbound_id is None
+    assert all(r.inbound_id is not None for r in results[1:])
+    assert count(rt, InboundMessage) == 3
+
+
+def test_batch_from_an_unknown_sender_twice_is_refused_twice(rt: Runtime, county: County) -> None:
+    def stranger() -> Accepted:
+        return accept(rt, channel="wecom", sender="nobody", text="进度", msg_key="wecom:s")
+
+    results = [f.result() for f in in_one_batch(rt, [stranger, stranger])]
+    assert all(r.inbound_id is None and r.reply for r in results)
+    assert count(rt, InboundMessage) == 0
+
+
+@pytest.fixture
+def config(db_url: str) -> Config:
+    wecom = {
+        "corp_id": CORP,
+        "token": VECTORS["token"],
+        "encoding_aes_key": VECTORS["encoding_aes_key"],
+    }
+    return load_config(environ={}, overrides={"database": {"url": db_url}, "wecom": wecom})
+
+
+@pytest.fixture
+def server(rt: Runtime) -> Iterator[LiveServer]:
+    yield from serve_app(rt)
+
+
+def test_http_batch_with_a_failed_commit_answers_503_to_every_callback(
+    server: LiveServer, county: County, failing_commit: threading.Event, clock: Clock
+) -> None:
+    rt = server.rt
+    peer = WecomPeer(VECTORS["token"], VECTORS["encoding_aes_key"], CORP)
+    calls = [
+        peer.callback(text_xml("cgz_liaison", f"进度 #1 {10 + i}%", 9700 + i, CORP), now_ts(clock))
+        for i in range(4)
+    ]
+    sends = [partial(lambda c: post(server, *c).status_code, c) for c in calls]
+    failing_commit.set()
+    assert [f.result() for f in in_one_batch(rt, sends)] == [503] * 4
+    assert count(rt, InboundMessage) == 0
+    failing_commit.clear()
+    # WeCom retries the same callbacks: now acknowledged, each stored once.
+    assert [f.result() for f in in_one_batch(rt, sends)] == [200] * 4
+    assert count(rt, InboundMessage) == 4
