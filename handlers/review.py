@@ -16,6 +16,7 @@ from handlers.base import Context, Reply
 from handlers.items import rows_for, unit_forms
 from handlers.parse import Command
 from models import LEAD_STAGE, REPORTED, Assignment, Extension, Task, Unit
+from schedules.ledger import AWAITING_LEAD_REVIEW
 from schedules.review import lead_unit_of
 
 WORDS = {
@@ -215,11 +216,15 @@ class AwaitingHandler:
             status=REPORTED,
         )
         rows.sort(key=lambda r: (r.deadline, r.task_code, r.unit_code))
+        # Claims the lead unit still holds are not the office's to decide yet: counted apart.
+        at_lead = [r for r in rows if r.light.reason.kind == AWAITING_LEAD_REVIEW]
+        rows = [r for r in rows if r.light.reason.kind != AWAITING_LEAD_REVIEW]
         return Reply(
             "awaiting_list",
             {
                 "rows": rows[:AWAITING_SHOWN],
                 "more": max(len(rows) - AWAITING_SHOWN, 0),
+                "at_lead": len(at_lead),
                 "supervisor": ctx.member.is_supervisor,
                 "unit": ctx.member.unit,
             },

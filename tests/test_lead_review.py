@@ -295,3 +295,20 @@ def test_reviewers_are_nudged_once_a_day_when_a_claim_waits_too_long(
     remind_reviews(rt)
     office = [c for t, c in sent(rt) if t == "key-dcs"][-1]
     assert "#3 城关镇" in office and "（11月27日起，已等 2 个工作日）" in office
+
+
+def test_office_review_list_leaves_out_what_the_lead_unit_holds(
+    rt: Runtime, county: County, lead: str
+) -> None:
+    say(rt, county.liaison_many, "完成 #3")
+    listing = say(rt, county.supervisor, "待审核")
+    # 县发改局's own #4 is the office's; 城关镇's #3 waits for 县发改局's 初审.
+    assert "待审核 1 项" in listing and "#4 县发改局" in listing and "#3" not in listing
+    assert "另有 1 项正待牵头单位初审" in listing
+    say(rt, lead, "初审通过 #3")
+    listing = say(rt, county.supervisor, "待审核")
+    assert "待审核 2 项" in listing and "#3 城关镇" in listing and "另有" not in listing
+
+
+def test_help_names_the_first_review_commands(rt: Runtime, county: County, lead: str) -> None:
+    assert "初审退回 #12 城关镇 原因" in say(rt, lead, "帮助")

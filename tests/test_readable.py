@@ -64,3 +64,4 @@ def test_rankings_say_why_equal_scores_share_a_rank_or_not(rt: Runtime) -> None:
     assert page.count("1 并列") == 3 and "4 并列" not in page and "并列" in page
     assert "5 同分，按逾期数和完成早晚排序 城关镇" in page
     assert "6 同分，按逾期数和完成早晚排序 河西乡" in page
+    assert "东坝镇 并列 100 分" in page and "100.0" not in page  # plain numbers

@@ -105,3 +105,36 @@ def test_red_listed_unit_can_be_asked_for_an_experience_note(rt: Runtime, clock:
         assert task.assignments[0].unit.code == "DBZ" and task.deadline == D(2026, 11, 27)
         told = [o for o in s.scalars(select(Outbox)) if "【红榜经验交流】" in o.payload["content"]]
         assert [o.target for o in told] == ["key-DBZ"]
+
+
+def test_dashboard_asks_a_red_listed_unit_for_its_experience(rt: Runtime, clock: Clock) -> None:
+    from bot.app import create_app
+    from bot.web.auth import create_account
+    from tests.test_web import PASSWORD, csrf
+
+    two_weeks(rt)
+    clock.set(dt.datetime(2026, 11, 20, 9, tzinfo=UTC))
+    with rt.sessions() as s:
+        freeze(s, rt, "week", *period_bounds("week", D(2026, 11, 17)), D(2026, 11, 20))
+        create_account(s, "admin", PASSWORD, is_admin=True)
+        s.commit()
+    client = create_app(runtime=rt, TESTING=True).test_client()
+    client.post(
+        "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": csrf(client)}
+    )
+    page = client.get("/rankings?period=week&from=2026-11-16&to=2026-11-22").get_data(as_text=True)
+    assert page.count("请其交流经验") == 3  # the three red-listed townships
+    live = client.get("/rankings?period=week").get_data(as_text=True)
+    assert "请其交流经验" not in live  # only for a published period
+    form = {
+        "csrf_token": csrf(client, "/rankings"),
+        "unit": "DBZ",
+        "period": "week",
+        "from": "2026-11-16",
+        "to": "2026-11-22",
+    }
+    assert client.post("/rankings/experience", data=form).status_code == 302
+    assert client.post("/rankings/experience", data={**form, "unit": "HXX"}).status_code == 409
+    with rt.sessions() as s:
+        tasks = s.scalars(select(Task).where(Task.key_work.has(name="红榜经验交流"))).all()
+        assert [t.assignments[0].unit.code for t in tasks] == ["DBZ"]

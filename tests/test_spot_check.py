@@ -193,3 +193,21 @@ def test_dashboard_draws_and_records_a_failed_check(
     assert "未通过 现场仍有杂物堆放 （城关镇 扣 10 分，县发改局 扣 5 分）" in page
     assert status_of(rt, 3, "CGZ") == "in_progress"
     assert office.post(f"/spot-checks/item/{item_id}", data=failed).status_code == 409
+
+
+def test_the_notice_carries_the_spot_check_deductions(
+    rt: Runtime, county: County, closed_claims: None, tmp_path: Any
+) -> None:
+    from docx import Document
+
+    from bot.cli.report import report
+
+    drawn = json.loads(cli(rt, spot_check, "draw", "--size", "5", "--seed", "s1", "--json"))
+    cli(rt, spot_check, "result", str(drawn["id"]), "3", "CGZ", "--fail", "--note", "未整改")
+    path = f"{tmp_path}/n.docx"
+    cli(rt, report, "--docx", path)
+    doc = Document(path)
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "抽查发现虚报完成、把关不严等扣分2处，已计入得分。" in text
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert "#3 抽查发现未完成，初审把关不严 扣5分" in cells

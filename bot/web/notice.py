@@ -5,13 +5,17 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from flask import abort, request, send_file
+from flask import abort, redirect, request, send_file, url_for
+from sqlalchemy import select
 
 from bot.notice import write_notice
 from bot.web.auth import login_required
+from bot.web.ledger_excel import may_import
 from bot.web.views import bp, rt
 from handlers.render import render
-from schedules.board import PeriodError, choose_period
+from handlers.self_review import ask_experience_note
+from models import Unit
+from schedules.board import PeriodError, board_for, choose_period
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -40,3 +44,33 @@ def rankings_notice() -> Any:
     buf.seek(0)
     name = f"重点工作KPI评价结果通报-{first.isoformat()}至{last.isoformat()}.docx"
     return send_file(buf, mimetype=DOCX, as_attachment=True, download_name=name)
+
+
+@bp.post("/rankings/experience")
+@login_required
+def rankings_experience() -> Any:
+    """Ask a red-listed unit of the published period shown for an 经验交流 note."""
+    if not may_import():
+        abort(403)
+    r = rt()
+    form = request.form
+    with r.sessions() as db:
+        try:
+            kind, first, last = choose_period(
+                db, r.config.rules, r.today(), form.get("period"), form.get("from"), form.get("to")
+            )
+        except PeriodError:
+            abort(400)
+        unit = db.scalar(select(Unit).where(Unit.code == form.get("unit", "")))
+        if unit is None:
+            abort(404)
+        board = board_for(db, r.config.rules, r.calendar, kind, first, last, r.today())
+        try:
+            ask_experience_note(
+                db, board, unit, r.config.rules, r.calendar, r.now(), r.today(), "web"
+            )
+        except ValueError:
+            abort(409)
+        db.commit()
+    args: dict[str, Any] = {"period": kind, "from": first.isoformat(), "to": last.isoformat()}
+    return redirect(url_for("views.rankings", **args))

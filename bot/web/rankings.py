@@ -12,6 +12,7 @@ from flask import abort, jsonify, render_template, request, send_file
 
 from bot.web import api
 from bot.web.auth import login_required
+from bot.web.ledger_excel import may_import
 from bot.web.views import bp, rt
 from handlers.notices import board_data, board_json
 from handlers.render import day_label, render
@@ -83,6 +84,7 @@ def rankings() -> Any:
         kind_label=KIND_LABELS.get(board.kind, board.kind),
         query={"period": board.kind, "from": board.start, "to": board.end},
         rules=rt().config.rules,
+        may_act=may_import(),
     )
 
 
