@@ -45,6 +45,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.bench_ledger_import
 	$(BIN)/python -m bench.bench_hostile
 	$(BIN)/python -m bench.bench_callbacks
+	$(BIN)/python -m bench.bench_ledger
 	$(BIN)/python -m bench.bench_delivery
 
 lint: $(VENV)/.installed

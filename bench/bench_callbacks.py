@@ -183,8 +183,9 @@ def run_bot(
 ) -> tuple[Figures, str]:
     """The bot's figures, and what was stored once its worker has handled the backlog."""
     url = rt.engine.url.render_as_string(hide_password=False)
+    inline = {} if args.inline is None else {"DUBAN_WEB__INLINE_LIMIT": str(args.inline)}
     ports = [free_port() for _ in range(processes)]
-    env = bot_env(url)
+    env = {**bot_env(url), **inline}
     web = [
         subprocess.Popen(
             [
@@ -236,6 +237,7 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=8, help="waitress threads (serve's default)")
     ap.add_argument("--processes", default="1,2,4", help="web processes to try on PostgreSQL")
+    ap.add_argument("--inline", type=int, default=None, help="[web] inline_limit for the bot")
     args = ap.parse_args()
     print(
         f"{dt.date.today()} callbacks: concurrency={args.concurrency} "

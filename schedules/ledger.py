@@ -208,7 +208,7 @@ def ledger_rows(
     if status is not None:
         q = q.where(Assignment.status == status)
     plans: dict[tuple[dt.date, object], tuple[Milestone, ...]] = {}
-    judged: dict[tuple[dt.date, object, str, int], Standing] = {}
+    judged: dict[tuple[dt.date, object, str, tuple[bool, ...]], Standing] = {}
     extended: set[int] | None = None  # read once, when a finished row first needs it
     rows = []
     for (
@@ -236,7 +236,11 @@ def ledger_rows(
             plan = () if period else effective_plan(task_plan, key_work, rules.plans)
             milestones = plans[plan_key] = tuple(milestone_dates(deadline, plan, cal))
         kind = {REPORTED: "reported", CLOSED: "closed"}.get(a_status, "open")
-        fact_key = (*plan_key, kind, percent)
+        # The judge reads the percentage only to tell which milestones are still pending,
+        # so rows with the same pending milestones share one judgement (tested against
+        # row_for in tests/test_ledger_paging.py).
+        pending = tuple(percent < m.percent for m in milestones)
+        fact_key = (*plan_key, kind, pending)
         lit = judged.get(fact_key)
         if lit is None:
             facts = Facts(deadline, kind, percent, milestones)

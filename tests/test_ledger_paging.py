@@ -3,12 +3,19 @@ pages, links in Chinese, totals in the API's headers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections import Counter
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from bot.runtime import Runtime
 from bot.web.paging import paginate
+from models import Assignment
+from schedules.ledger import ledger_rows, row_for
 from tests import test_web
+from tests.conftest import County
 from tests.test_web import text
 
 # The signed-in dashboard client of tests/test_web.py, with its county and account.
@@ -72,3 +79,35 @@ def test_bad_page_arguments_are_a_400_in_chinese(user: FlaskClient) -> None:
         r = user.get(f"/api/ledger?{query}")
         assert r.status_code == 400 and "页" in r.get_json()["message"], query
     assert user.get("/ledger?page=x").status_code == 400
+
+
+def test_lean_ledger_rows_judge_every_row_as_row_for_does(rt: Runtime, county: County) -> None:
+    """ledger_rows shares one judgement between rows with the same pending milestones; every
+    row must still read exactly as row_for judges its assignment, whatever the percentage."""
+    with rt.sessions() as s:
+        assignments = s.scalars(select(Assignment)).all()
+        by_task = Counter(a.task_id for a in assignments)
+        task_id = by_task.most_common(1)[0][0]
+        assert by_task[task_id] >= 2, "the county needs a task with several units"
+        plan = [
+            {"name": "摸底", "offset": 8, "percent": 30},
+            {"name": "整改", "offset": 3, "percent": 70},
+        ]
+        same_task = [a for a in assignments if a.task_id == task_id]
+        same_task[0].task.plan = plan
+        for n, a in enumerate(same_task):
+            a.status = "in_progress"
+            a.percent = (20, 50, 80)[n % 3]  # below, between and above the milestones
+        s.commit()
+        first = row_for(same_task[0], rt.today(), rt.calendar, rt.config.rules)
+        days = [m.date + dt.timedelta(days=1) for m in first.milestones]
+        days += [first.deadline - dt.timedelta(days=1), rt.today()]
+        for today in days:
+            lean = ledger_rows(s, today=today, cal=rt.calendar, rules=rt.config.rules)
+            slow = {
+                a.id: row_for(a, today, rt.calendar, rt.config.rules)
+                for a in s.scalars(select(Assignment))
+            }
+            assert len(lean) == len(slow)
+            for row in lean:
+                assert row == slow[row.assignment_id], (today, row.assignment_id)
