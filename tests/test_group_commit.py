@@ -73,11 +73,11 @@ def failing_commit(rt: Runtime) -> Iterator[threading.Event]:
 
 def test_one_commit_acknowledges_the_whole_batch(rt: Runtime, county: County) -> None:
     gc = committer(rt.engine, store_batch)
-    before = len(gc.batches)
+    before = gc.committed
     futures = in_one_batch(rt, [report(rt, f"wecom:b{i}") for i in range(6)])
     results = [f.result() for f in futures]
     assert all(r.inbound_id is not None and not r.duplicate for r in results)
-    assert gc.batches[before:] == [6]  # one transaction for all six
+    assert (gc.committed - before, gc.batches[-1]) == (1, 6)  # one transaction for all six
     assert count(rt, InboundMessage) == 6
     assert len({r.inbound_id for r in results}) == 6
 
@@ -86,7 +86,8 @@ def test_failed_commit_acknowledges_none_and_stores_nothing(
     rt: Runtime, county: County, failing_commit: threading.Event
 ) -> None:
     failing_commit.set()
-    futures = in_one_batch(rt, [report(rt, f"wecom:f{i}") for i in range(5)])
+    calls = [report(rt, f"wecom:f{i}") for i in range(5)] + [report(rt, "wecom:f0")]
+    futures = in_one_batch(rt, calls)  # a repeat of f0 rides along: refused with it
     assert all(isinstance(f.exception(), DatabaseUnavailable) for f in futures)
     assert count(rt, InboundMessage) == 0
     failing_commit.clear()

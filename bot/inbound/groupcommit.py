@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,7 +68,9 @@ class GroupCommitter:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._paused = False
-        self.batches: list[int] = []  # sizes of committed batches (bench, tests)
+        # Sizes of the latest committed batches, and how many there were (tests, logs).
+        self.batches: deque[int] = deque(maxlen=64)
+        self.committed = 0
 
     def submit(self, params: Mapping[str, Any], key: str) -> tuple[int | None, int]:
         """Store `params` in the next batch; the returned id (None: nothing was stored) is
@@ -158,13 +161,18 @@ class GroupCommitter:
         except IntegrityError:
             log.info("group commit: a key in a batch of %d was stored before", len(unique))
             self._one_by_one(engine, unique)
-            return
-        for p, result in zip(unique, results, strict=True):
-            p.result = result
-        for p in batch:
-            if isinstance(p.error, AlreadyStored) and first[p.key].result is None:
-                p.error = None  # the first stored nothing (not a member): answer the same way
-        self.batches.append(len(unique))
+        else:
+            for p, result in zip(unique, results, strict=True):
+                p.result = result
+            self.batches.append(len(unique))
+            self.committed += 1
+        for p in batch:  # a repeat answers as its first delivery did
+            if isinstance(p.error, AlreadyStored):
+                head = first[p.key]
+                if head.error is not None and not isinstance(head.error, IntegrityError):
+                    p.error = head.error  # not stored: not acknowledged either
+                elif head.error is None and head.result is None:
+                    p.error = None  # nothing stored (not a member): refused the same way
 
     def _one_by_one(self, engine: Engine, batch: list[_Pending]) -> None:
         for p in batch:
