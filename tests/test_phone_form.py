@@ -34,6 +34,7 @@ def config(db_url: str, tmp_path: Path) -> Config:
             "database": {"url": db_url},
             "rules": {"evidence_required": ["河湖长制"]},
             "storage": {"evidence_dir": str(tmp_path / "evidence")},
+            "web": {"base_url": "http://duban.example.cn/"},
         },
     )
 
@@ -299,3 +300,27 @@ def test_over_real_http_a_report_takes_effect_once(rt: Runtime, site: LiveServer
     assert "已收到：城关镇 #3" in answers[0].text and "没有重复记录" in answers[1].text
     assert audit_actions(rt, aid) == ["attach_evidence", "claim_done"]
     assert status_of(rt, 3, "CGZ") == "reported"
+
+
+def test_help_and_nudges_name_the_form_when_the_site_is_reachable(
+    rt: Runtime, county: County
+) -> None:
+    from bot.config import WebConfig
+    from bot.scheduler import remind
+    from tests.test_handlers import say
+
+    link = "手机报送（可传照片）：http://duban.example.cn/m"
+    assert link in say(rt, county.liaison_many, "帮助")
+    assert any(s.enqueued for s in remind(rt))
+    with rt.sessions() as s:
+        nudges = [
+            str(o.payload)
+            for o in s.scalars(select(Outbox).where(Outbox.dedupe_key.startswith("nudge")))
+        ]
+    # The units' own nudges name it; escalations to leaders and the office do not.
+    to_units = [n for n in nudges if "【逾期催办】" in n or "提醒】" in n or "今日到期" in n]
+    assert to_units and all(link in n for n in to_units)
+    assert all(link not in n for n in nudges if "【逾期升级】" in n)
+    # The default address is this machine's loopback: no phone could open it, so no link.
+    assert WebConfig().phone_form_url == ""
+    assert WebConfig(base_url="https://duban.gov.cn").phone_form_url == "https://duban.gov.cn/m"
