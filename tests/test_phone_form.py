@@ -19,8 +19,11 @@ from bot.runtime import Runtime
 from bot.web.auth import create_account
 from models import AuditLog, Extension, Outbox, Progress, Setting, Task, Unit
 from tests.conftest import County, LiveServer, serve_app
+from tests.test_browser import browser
 from tests.test_handlers import status_of
 from tests.test_web import PASSWORD, csrf, text
+
+__all__ = ["browser"]  # the Chromium fixture, shared with test_browser
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -324,3 +327,26 @@ def test_help_and_nudges_name_the_form_when_the_site_is_reachable(
     # The default address is this machine's loopback: no phone could open it, so no link.
     assert WebConfig().phone_form_url == ""
     assert WebConfig(base_url="https://duban.gov.cn").phone_form_url == "https://duban.gov.cn/m"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_phone_in_chromium_reports_progress(browser: object, site: LiveServer) -> None:
+    from tests.test_browser import signed_in
+
+    page = signed_in(browser, site, "/m", user="zhang", width=390)
+    assert page.evaluate("document.body.scrollWidth") <= 390  # no sideways scrolling
+    page.click("text=#1 开展燃气安全隐患排查")
+    page.wait_for_url("**/m/*")
+    assert page.locator("input[type=date]").count() == 1
+    assert page.locator("input[type=file]").get_attribute("accept").startswith("image/")
+    assert page.evaluate("document.body.scrollWidth") <= 390
+    page.fill("#progress input[name=percent]", "70")
+    page.fill("#progress textarea[name=note]", "已排查 7 个村")
+    page.click("#progress button")
+    page.wait_for_url("**/progress")
+    assert "已记录进度：#1 开展燃气安全隐患排查 70%，已排查 7 个村" in page.inner_text("pre.result")
+    aid = assignment_id(site.rt, 1, "CGZ")
+    assert audit_actions(site.rt, aid) == ["report_progress"]
+    page.reload()  # the result page reloaded sends the same form again
+    assert "没有重复记录" in page.inner_text("main")
+    assert audit_actions(site.rt, aid) == ["report_progress"]
