@@ -350,3 +350,44 @@ def test_a_phone_in_chromium_reports_progress(browser: object, site: LiveServer)
     page.reload()  # the result page reloaded sends the same form again
     assert "没有重复记录" in page.inner_text("main")
     assert audit_actions(site.rt, aid) == ["report_progress"]
+
+
+def test_a_recurring_duty_shows_and_counts_its_current_occurrence(
+    rt: Runtime, county: County, liaison: FlaskClient
+) -> None:
+    import datetime as dt
+
+    from models import Assignment, KeyWork
+
+    with rt.sessions() as s:
+        kw = s.scalars(select(KeyWork).where(KeyWork.name == "安全生产")).one()
+        cgz = s.scalars(select(Unit).where(Unit.code == "CGZ")).one()
+        t = Task(
+            code=21,
+            key_work=kw,
+            content="每月安全巡查不少于2次",
+            deadline=dt.date(2026, 12, 31),
+            recurrence={"every": "month", "times": 2},
+        )
+        s.add_all(
+            [
+                Assignment(
+                    task=t, unit=cgz, period="2026-10", period_deadline=dt.date(2026, 10, 30)
+                ),
+                Assignment(
+                    task=t, unit=cgz, period="2026-11", period_deadline=dt.date(2026, 11, 30)
+                ),
+            ]
+        )
+        s.commit()
+        current = s.scalars(select(Assignment).where(Assignment.period == "2026-11")).one().id
+    html = liaison.get("/m").get_data(as_text=True)
+    assert f"/m/{current}" in html and html.count("每月安全巡查不少于2次") == 1
+    assert "已报 0次 / 目标 2次" in text(html)
+    fields = form_fields(liaison, current, "progress")
+    half = liaison.post(f"/m/{current}/progress", data={**fields, "value": "1.5"})
+    assert half.status_code == 400 and audit_actions(rt, current) == []  # no half patrols
+    r = liaison.post(f"/m/{current}/progress", data={**fields, "value": "2"})
+    assert r.status_code == 200 and "已达到本期要求" in r.get_data(as_text=True)
+    # Reaching the count is a done claim for the office to review, as in chat.
+    assert audit_actions(rt, current) == ["claim_done"]

@@ -35,7 +35,7 @@ from handlers.required_evidence import needs_evidence
 from handlers.targets import record_quantity
 from models import OPEN_STATUSES, Assignment, Member, Progress, Setting
 from models.audit import audit
-from schedules.ledger import LedgerRow
+from schedules.ledger import LedgerRow, row_for
 
 NONCE_PREFIX = "form:"
 NONCE_HOURS = 24  # a form left open on a phone overnight may still be sent the next morning
@@ -137,8 +137,6 @@ def phone_item(assignment_id: int) -> Any:
     with r.sessions() as db:
         member = _member(db)
         a = _own_assignment(db, member, assignment_id)
-        from schedules.ledger import row_for
-
         row = row_for(a, r.today(), r.calendar, r.config.rules)
         return render_template(
             "phone_item.html",
@@ -237,7 +235,7 @@ def _refusal(ctx: Context, a: Assignment, action: str) -> Reply | None:
                 amount = float(value)
             except ValueError:
                 return Reply("form_bad_value", {"value": value[:20]})
-            if not 0 <= amount < 1e12:
+            if not 0 <= amount < 1e12 or (goal["count"] and not amount.is_integer()):
                 return Reply("form_bad_value", {"value": value[:20]})
             return None
         if not percent and not form.get("note", "").strip():
