@@ -275,7 +275,7 @@ def site(rt: Runtime, county: County) -> Iterator[LiveServer]:
     yield from serve_app(rt)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
 def test_over_real_http_a_report_takes_effect_once(rt: Runtime, site: LiveServer) -> None:
     web = requests.Session()
     page = web.get(f"{site.url}/login", timeout=10).text
@@ -303,6 +303,25 @@ def test_over_real_http_a_report_takes_effect_once(rt: Runtime, site: LiveServer
     assert "已收到：城关镇 #3" in answers[0].text and "没有重复记录" in answers[1].text
     assert audit_actions(rt, aid) == ["attach_evidence", "claim_done"]
     assert status_of(rt, 3, "CGZ") == "reported"
+
+    # Two taps at once on one form (two connections, the same nonce): one record.
+    from concurrent.futures import ThreadPoolExecutor
+
+    one = assignment_id(rt, 1, "CGZ")
+    html = web.get(f"{site.url}/m/{one}", timeout=10).text
+    form = re.search(r'<form[^>]*id="progress">(.*?)</form>', html, re.S)
+    assert form
+    fields = dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]+)"', form.group(1)))
+
+    def tap(_: int) -> int:
+        other = requests.Session()
+        other.cookies.update(web.cookies)
+        data = {**fields, "percent": "40"}
+        return other.post(f"{site.url}/m/{one}/progress", data=data, timeout=30).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(tap, range(4))) == [200] * 4
+    assert audit_actions(rt, one) == ["report_progress"]
 
 
 def test_help_and_nudges_name_the_form_when_the_site_is_reachable(
@@ -391,3 +410,20 @@ def test_a_recurring_duty_shows_and_counts_its_current_occurrence(
     assert r.status_code == 200 and "已达到本期要求" in r.get_data(as_text=True)
     # Reaching the count is a done claim for the office to review, as in chat.
     assert audit_actions(rt, current) == ["claim_done"]
+
+
+def test_an_upload_beyond_the_limit_is_refused_before_it_is_read(
+    rt: Runtime, county: County, liaison: FlaskClient
+) -> None:
+    from bot.web.phone import MAX_BODY_BYTES
+
+    aid = assignment_id(rt, 1, "CGZ")
+    fields = form_fields(liaison, aid, "done")
+    r = liaison.post(
+        f"/m/{aid}/done",
+        data={**fields, "note": "x"},
+        # As a phone announces a 200 MB upload; the body itself is never read.
+        environ_overrides={"CONTENT_LENGTH": str(MAX_BODY_BYTES + 1)},
+    )
+    assert r.status_code == 413 and "合计超过" in r.get_data(as_text=True)
+    assert audit_actions(rt, aid) == []

@@ -43,6 +43,18 @@ MAX_FILES = 9  # WeCom's own picker sends at most nine pictures at once
 MAX_FILE_BYTES = 20 * 1024 * 1024  # WeCom's limit for a file message
 
 
+# The whole submit: the files and a little for the fields.
+MAX_BODY_BYTES = MAX_FILES * MAX_FILE_BYTES + (1 << 20)
+
+
+@bp.before_app_request
+def refuse_oversized_upload() -> None:
+    """Before any form is read (the CSRF check reads it first): an upload beyond what the
+    form allows is refused by its declared length, without spooling it to disk."""
+    if request.endpoint == "views.phone_report" and (request.content_length or 0) > MAX_BODY_BYTES:
+        abort(413, render("form_too_large", {"mb": MAX_BODY_BYTES >> 20}))
+
+
 def _sign(token: str) -> str:
     sid = str((g.get("user") or {}).get("sid", ""))
     key = str(current_app.secret_key).encode()
