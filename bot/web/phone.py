@@ -263,7 +263,7 @@ def _refusal(ctx: Context, a: Assignment, action: str) -> Reply | None:
         day = dt.date.fromisoformat(raw)
     except ValueError:
         return Reply("form_bad_date", {"raw": raw[:20]})
-    if day <= ctx.today:
+    if day < ctx.today:  # as chat reads it: a day gone, never taken as next year's
         return Reply("extension_past", {"date": day})
     if not form.get("reason", "").strip():
         return Reply("form_reason_needed", {})
