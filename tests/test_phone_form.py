@@ -153,6 +153,9 @@ def test_progress_is_recorded_as_chat_records_it(
     assert r.status_code == 200
     assert "已记录进度：#1 开展燃气安全隐患排查 60%，摸底完成" in r.get_data(as_text=True)
     assert audit_actions(rt, aid) == ["report_progress"]
+    with rt.sessions() as s:
+        assert s.scalars(select(AuditLog.source).where(AuditLog.entity_id == aid)).one() == "form"
+    assert "手机报送" in text(liaison.get("/task/1").get_data(as_text=True))  # the change log
     bad = liaison.post(
         f"/m/{aid}/progress", data={**form_fields(liaison, aid, "progress"), "percent": "120"}
     )

@@ -84,7 +84,7 @@ def _context(db: Session, member: Member) -> Context:
         text="",
         now=now,
         today=now.astimezone(r.tz).date(),
-        channel="web",
+        channel="form",  # the audit's source: 手机报送, told apart from the dashboard's reviews
     )
 
 
