@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 from schedules.recurrence import DEFAULT_SEASONS
 from schedules.rules import SCORING_MODES, TIMELINESS, KeyWorkRule, Rules
@@ -143,6 +144,15 @@ class WebConfig:
     login_max_failures_per_source: int = 20
     login_window_minutes: float = 15.0
     login_lockout_minutes: float = 15.0
+
+    @property
+    def phone_form_url(self) -> str:
+        """The phone form (报送) as officials' phones reach it; "" while base_url is this
+        machine's loopback (the default), which no phone in WeCom could open."""
+        host = urlsplit(self.base_url).hostname or ""
+        if host in ("", "localhost", "::1") or host.startswith("127."):
+            return ""
+        return self.base_url.rstrip("/") + "/m"
 
 
 @dataclass(frozen=True)

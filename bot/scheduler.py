@@ -62,7 +62,7 @@ def remind(rt: Runtime, at: dt.datetime | None = None, *, dry_run: bool = False)
     app = bool(w.corp_id and w.secret and w.agent_id)
 
     def nudges_and_cards(session: Session, nudges: list[Nudge], now: dt.datetime) -> list[Sent]:
-        sent = enqueue_nudges(session, nudges, now)
+        sent = enqueue_nudges(session, nudges, now, form_url=rt.config.web.phone_form_url)
         if app:  # with the self-built app, each liaison named also gets the items as cards
             enqueue_cards(session, [s.nudge for s in sent if s.enqueued], now)
         return sent

@@ -40,6 +40,8 @@ class Context:
     media_id: str | None = None
     # group | private: in a group an acknowledgement gets no reply (the whole group reads it).
     chat: str = "private"
+    # The phone form's address (报送), named in help when the site is reachable; "" if not.
+    form_url: str = ""
     command: Command | None = field(init=False)
 
     def __post_init__(self) -> None:

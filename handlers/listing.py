@@ -28,7 +28,7 @@ class HelpHandler:
         return cmd if cmd is not None and cmd.kind == "help" else None
 
     def handle(self, ctx: Context, match: Command) -> Reply:
-        return Reply("help", {"supervisor": ctx.member.is_supervisor})
+        return Reply("help", {"supervisor": ctx.member.is_supervisor, "form_url": ctx.form_url})
 
 
 class RankHandler:

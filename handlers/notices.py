@@ -53,7 +53,11 @@ def mentions_for(unit: Unit, rule: str, day: dt.date) -> list[str]:
     return sorted({p.userid for p in people if p is not None})
 
 
-def enqueue_nudges(session: Session, nudges: list[Nudge], now: dt.datetime) -> list[Sent]:
+def enqueue_nudges(
+    session: Session, nudges: list[Nudge], now: dt.datetime, *, form_url: str = ""
+) -> list[Sent]:
+    """Each due nudge to its unit's group (escalations to the leader and the office); a unit's
+    nudge names the phone form when `form_url` is given."""
     units = {
         u.code: u
         for u in session.scalars(
@@ -65,7 +69,7 @@ def enqueue_nudges(session: Session, nudges: list[Nudge], now: dt.datetime) -> l
     for n in nudges:
         unit = units[n.unit_code]
         day = n.slot.date()
-        data: dict[str, Any] = {"unit": unit, "nudge": n, "lines": n.lines}
+        data: dict[str, Any] = {"unit": unit, "nudge": n, "lines": n.lines, "form_url": form_url}
         if n.rule == ESCALATE:
             # The leader privately (their stand-in while on leave), and every office group.
             leader = present(unit.leader, day)

@@ -7,9 +7,9 @@ from handlers.actions import report_quantity
 from handlers.base import Context, Reply
 from handlers.items import Found, find_item, forget_pick
 from handlers.parse import Command
-from handlers.quantities import read_quantity
+from handlers.quantities import Quantity, read_quantity
 from handlers.report import act
-from models import CLOSED, REPORTED
+from models import CLOSED, REPORTED, Assignment
 from schedules.ledger import row_for
 
 
@@ -28,49 +28,53 @@ class QuantityHandler:
         found = find_item(ctx, match.ref, "progress", {"percent": None, "note": match.note})
         if not isinstance(found, Found):
             return found
-        a = found.assignment
-        task = a.task
-        times = int((task.recurrence or {}).get("times") or 1) if task.recurrence else None
-        if q.is_count and times is not None:
-            goal, unit = float(times), q.unit
-        elif not q.is_count and task.target_value is not None:
-            goal, unit = task.target_value, task.target_unit
-            if task.target_unit and q.unit != task.target_unit:
-                return Reply(
-                    "quantity_unit_mismatch",
-                    {
-                        "row": row_for(a, ctx.today, ctx.calendar, ctx.rules),
-                        "unit": q.unit,
-                        "target_unit": task.target_unit,
-                    },
-                )
-        else:
-            # A task with nothing to count against: the words are a progress note.
-            return act(ctx, a, "progress", {"percent": None, "note": match.note})
-        if a.status in (REPORTED, CLOSED):
-            return act(ctx, a, "progress", {"percent": None, "note": match.note})
-        _, total = report_quantity(
-            ctx.session,
-            a,
-            ctx.member,
-            amount=q.amount,
-            is_count=q.is_count,
-            cumulative=q.cumulative,
-            goal=goal,
-            note=match.note,
-            now=ctx.now,
-            today=ctx.today,
-            source=ctx.source,
-            inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
-        )
-        return Reply(
-            "quantity_ok",
-            {
-                "row": row_for(a, ctx.today, ctx.calendar, ctx.rules),
-                "total": total,
-                "goal": goal,
-                "unit": unit,
-                "count": q.is_count,
-                "reached": total >= goal,
-            },
-        )
+        return record_quantity(ctx, found.assignment, q, match.note)
+
+
+def record_quantity(ctx: Context, a: Assignment, q: Quantity, note: str) -> Reply:
+    """A value or count on a resolved item: chat and the phone form (报送) both come here."""
+    task = a.task
+    times = int((task.recurrence or {}).get("times") or 1) if task.recurrence else None
+    if q.is_count and times is not None:
+        goal, unit = float(times), q.unit
+    elif not q.is_count and task.target_value is not None:
+        goal, unit = task.target_value, task.target_unit
+        if task.target_unit and q.unit != task.target_unit:
+            return Reply(
+                "quantity_unit_mismatch",
+                {
+                    "row": row_for(a, ctx.today, ctx.calendar, ctx.rules),
+                    "unit": q.unit,
+                    "target_unit": task.target_unit,
+                },
+            )
+    else:
+        # A task with nothing to count against: the words are a progress note.
+        return act(ctx, a, "progress", {"percent": None, "note": note})
+    if a.status in (REPORTED, CLOSED):
+        return act(ctx, a, "progress", {"percent": None, "note": note})
+    _, total = report_quantity(
+        ctx.session,
+        a,
+        ctx.member,
+        amount=q.amount,
+        is_count=q.is_count,
+        cumulative=q.cumulative,
+        goal=goal,
+        note=note,
+        now=ctx.now,
+        today=ctx.today,
+        source=ctx.source,
+        inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+    )
+    return Reply(
+        "quantity_ok",
+        {
+            "row": row_for(a, ctx.today, ctx.calendar, ctx.rules),
+            "total": total,
+            "goal": goal,
+            "unit": unit,
+            "count": q.is_count,
+            "reached": total >= goal,
+        },
+    )

@@ -213,6 +213,7 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 msg_type=inbound.msg_type,
                 media_id=inbound.media_id,
                 chat="group" if inbound.msg_key.startswith(GROUP_KEY) else "private",
+                form_url=rt.config.web.phone_form_url,
             )
             handler, match = route(ctx)
             try:

@@ -36,6 +36,7 @@ def register(app: Flask) -> None:
         health,
         ledger_excel,
         notice,
+        phone,
         rankings,
         review,
         spot_checks,
@@ -45,7 +46,7 @@ def register(app: Flask) -> None:
     )
 
     # Their routes are on the other blueprints.
-    del ledger_excel, notice, rankings, review, spot_checks, wecom_login
+    del ledger_excel, notice, phone, rankings, review, spot_checks, wecom_login
 
     hardening.install(app)
     rt: Runtime = app.extensions["duban"]

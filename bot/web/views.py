@@ -64,6 +64,7 @@ ACTION_LABELS = {
 SOURCE_LABELS = {
     "inbound": "聊天消息",
     "web": "管理后台",
+    "form": "手机报送",
     "import": "Excel 导入",
     "wechat": "公众号",
     "cli": "命令行",
