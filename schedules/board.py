@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -175,6 +176,8 @@ def load_facts(
         work, work_weight, target, recurrence, value, count, percent = row[8:]
         is_done = status in (REPORTED, CLOSED)
         done = reported if is_done else None
+        weight = _finite_weight(weight, f"task #{code}")
+        work_weight = _finite_weight(work_weight, f"key work {work} (task #{code})")
         facts.append(
             Fact(
                 aid,
@@ -190,6 +193,16 @@ def load_facts(
             )
         )
     return facts
+
+
+def _finite_weight(weight: float, what: str) -> float:
+    """A stored weight as the ranking may use it. Imports refuse weights that are not finite
+    or negative, but one stored before they did (or written by hand) would rank its unit
+    first with a NaN score: it counts as the default 1 instead, and the log says which."""
+    if math.isfinite(weight) and weight >= 0:
+        return weight
+    log.warning("stored weight %r of %s is not usable; ranked with weight 1", weight, what)
+    return 1.0
 
 
 def attained(
