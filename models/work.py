@@ -59,7 +59,8 @@ class Task(Base):
     # 量化指标: the value to reach (5000 头, 98 %); units report values against it.
     target_value: Mapped[float | None] = mapped_column(default=None)
     target_unit: Mapped[str] = mapped_column(String(16), default="", server_default="")
-    # 常态化工作: {"every": "day|week|month|quarter", "times": N, "season": "汛期" | None}.
+    # 常态化工作: {"every": "day|week|month|quarter|halfyear|year", "times": N,
+    # "season": "汛期" | None}.
     recurrence: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     # 佐证材料: a done claim without photos or files is held until they come. None follows
     # the key work's setting (`Rules.evidence_required`).
