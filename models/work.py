@@ -37,6 +37,9 @@ class KeyWork(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), default=None)
     weight: Mapped[float] = mapped_column(default=1.0)
+    # How its items score when the office's sheet says (计分方式: timeliness | attainment |
+    # mix); None: as `[key_works]` in the config says (on time by default).
+    scoring: Mapped[str | None] = mapped_column(String(16), default=None)
 
     lead_unit: Mapped[Unit | None] = relationship()
     tasks: Mapped[list[Task]] = relationship(back_populates="key_work", order_by="Task.code")

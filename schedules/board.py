@@ -31,7 +31,7 @@ from schedules.periods import (
     previous_month,
     publication_day,
 )
-from schedules.rules import Rules
+from schedules.rules import SCORING_MODES, Rules
 from schedules.scoring import Fact, Lost, RankRow, rank_all, unit_scores
 from schedules.spot_check import apply_penalties, load_penalties
 
@@ -164,6 +164,7 @@ def load_facts(
             Assignment.value,
             Assignment.count,
             Assignment.percent,
+            KeyWork.scoring,
         )
         .join(Assignment.task)
         .join(Task.key_work)
@@ -173,7 +174,7 @@ def load_facts(
     facts = []
     for row in session.execute(q):
         aid, code, unit_id, weight, due, status, reported, ext = row[:8]
-        work, work_weight, target, recurrence, value, count, percent = row[8:]
+        work, work_weight, target, recurrence, value, count, percent, mode = row[8:]
         is_done = status in (REPORTED, CLOSED)
         done = reported if is_done else None
         weight = _finite_weight(weight, f"task #{code}")
@@ -190,6 +191,7 @@ def load_facts(
                 work,
                 work_weight,
                 attained(target, recurrence, value, count, percent, is_done),
+                mode if mode in SCORING_MODES else None,
             )
         )
     return facts

@@ -1,5 +1,5 @@
 """failed-attempt counters (login guesses, WeChat bind codes) in the database, shared by
-every process and kept across restarts
+every process and kept across restarts; a key work's scoring mode from the sheet (计分方式)
 
 Revision ID: 0007
 Revises: 0006
@@ -29,6 +29,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("attempt_counter", schema=None) as batch_op:
         batch_op.create_index("ix_attempt_counter_ends_at", ["ends_at"], unique=False)
+    with op.batch_alter_table("key_work", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("scoring", sa.String(length=16), nullable=True))
     # The bind-code counters used to live in `setting` rows; they expire within a day and
     # are simply dropped (a guesser gains at most one fresh window).
     setting = sa.table("setting", sa.column("key", sa.String))
@@ -36,6 +38,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("key_work", schema=None) as batch_op:
+        batch_op.drop_column("scoring")
     with op.batch_alter_table("attempt_counter", schema=None) as batch_op:
         batch_op.drop_index("ix_attempt_counter_ends_at")
     op.drop_table("attempt_counter")
