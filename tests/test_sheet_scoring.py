@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from bot.excel.ledger import export_ledger, run_import
+from bot.excel.sheet import VAGUE_UNITS
 from bot.runtime import Runtime
 from models import AuditLog, KeyWork, Unit
 from schedules.board import load_facts
@@ -120,7 +121,10 @@ def test_the_sheets_mode_decides_how_an_item_scores() -> None:
 
 
 @SQLITE
-@pytest.mark.parametrize("cell", ["县直有关部门", "各相关单位", "有关部门", "县相关部门、城关镇"])
+@pytest.mark.parametrize(
+    "cell",
+    ["县直有关部门", "各相关单位", "有关部门", "县相关部门、城关镇", "各成员单位", "县直各单位"],
+)
 def test_a_vague_units_cell_is_refused_never_created(
     rt: Runtime, county: County, cell: str
 ) -> None:
@@ -140,3 +144,10 @@ def test_a_vague_lead_unit_is_refused(rt: Runtime, county: County) -> None:
     rows = [[1, "安全生产", "开展隐患排查", "有关部门", "城关镇", "2026年12月20日", "", ""]]
     report = run_import(rt, sheet(rows), actor="office", year=2026, dry_run=True, add_units=True)
     assert "第 3 行【牵头单位】“有关部门”不是具体单位，请督查室填写牵头单位的名称" in report.errors
+
+
+@pytest.mark.parametrize(
+    "name", ["各乡镇", "各部门", "县应急管理局", "相关村民小组", "成员单位办公室"]
+)
+def test_groups_and_real_names_are_not_vague(name: str) -> None:
+    assert VAGUE_UNITS.match(name) is None

@@ -74,10 +74,15 @@ SCORING_WORDS = {
     "综合评分": MIX,
 }
 SCORING_LABELS = {TIMELINESS: "按时", ATTAINMENT: "按目标", MIX: "综合"}
-# Words for "the units concerned" that name no unit: the office must list the units.
+# Words for "the units concerned" (县直有关部门, 各相关单位, 各成员单位) that name no unit:
+# the office must list the units. 各乡镇 and 各部门 are not among them: they mean every
+# township or department (GROUP_WORDS).
 VAGUE_UNITS = re.compile(
     r"^(?:县直|县级|县属|县|其他|其它|各|其余)*(?:有关|相关)"
-    r"(?:部门|单位|乡镇|乡\(镇\)|科室|机关|部门单位|责任单位)?$"
+    r"(?:部门|单位|乡镇|乡\(镇\)|科室|机关|部门单位|责任单位|村|社区|企业)?$"
+    r"|^(?:县直|县级|县属|县)?(?:各|其他|其它|其余)(?:成员|责任|协办|配合)?"
+    r"(?:单位|部门单位|村|社区|企业)$"
+    r"|^(?:县直|县级|县属|县)?(?:成员|责任|协办|配合)单位$"
 )
 REQUIRED = ("content", "units", "deadline")
 HEADER_SCAN_ROWS = 15
