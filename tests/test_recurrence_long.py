@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.excel.duties import duty_label, read_duty
+from handlers.quantities import Quantity, read_quantity
 from handlers.render import period_label
 from schedules.calendar import WorkCalendar
 from schedules.recurrence import (
@@ -139,3 +140,11 @@ def test_a_year_in_a_season_across_new_year_is_one_occurrence_with_a_summer_gap(
     assert spring is not None and spring == autumn
     assert (spring.key, spring.start, spring.end) == ("2026-Y", D(2026, 1, 1), D(2026, 12, 31))
     assert occurrence_on(fire, D(2026, 7, 15), CAL, SEASONS) is None  # out of season
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("上半年已开展应急演练1次", 1.0), ("今年下半年已巡查3次", 3.0), ("本半年已开展2次", 2.0)],
+)
+def test_a_half_year_count_in_chat_counts_toward_the_occurrence(text: str, amount: float) -> None:
+    assert read_quantity(text) == Quantity(None, amount, "次", True)
