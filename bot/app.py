@@ -24,4 +24,10 @@ def create_app(
 
     register_callbacks(app)
     register(app)
+    if rt.config.web.trusted_proxies:
+        from bot.web.proxy import TrustedProxies, networks
+
+        app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+            app.wsgi_app, networks(rt.config.web.trusted_proxies)
+        )
     return app

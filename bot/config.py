@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 import os
 import re
 import tomllib
@@ -144,6 +145,9 @@ class WebConfig:
     login_max_failures_per_source: int = 20
     login_window_minutes: float = 15.0
     login_lockout_minutes: float = 15.0
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed; none by default,
+    # so a client cannot choose its own address for the login limits and the logs.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def phone_form_url(self) -> str:
@@ -356,6 +360,13 @@ def _validate(cfg: Config) -> None:
     ):
         if getattr(cfg.web, key) <= 0:
             raise ConfigError(f"web.{key}", "must be positive")
+    for entry in cfg.web.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(
+                "web.trusted_proxies", f"{entry!r} is not an address or CIDR (e.g. 127.0.0.1)"
+            ) from None
     if cfg.web.inline_limit < 0:
         raise ConfigError("web.inline_limit", "must not be negative (0 = always acknowledge first)")
     if not (1 <= cfg.web.port <= 65535):

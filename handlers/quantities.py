@@ -56,7 +56,11 @@ MEASURES = (
 # A percentage is a value only after the name of a rate ("满意度98.5%"); "#12 60%" stays
 # a progress report.
 RATE = r"(?:满意度|满意率|合格率|覆盖率|到位率|达标率|办结率|好评率|知晓率|参保率|接种率)"
-PERIOD = r"(?:本月|本周|本季度?|今年|本年度?|当月|当周|截至目前|目前|累计|共计?)"
+# 上半年 / 下半年 / 本半年: the occurrence of a half-yearly duty ("上半年已开展演练1次").
+PERIOD = (
+    r"(?:本月|本周|本季度?|(?:今年)?[上下]半年|本半年度?|今年|本年度?|当月|当周|截至目前|目前"
+    r"|累计|共计?)"
+)
 ADD = r"(?:新增|又|再|增加|今天|今日)"
 # Words that make the message a done claim, a progress report or a denial, not a quantity.
 OTHER = r"完成|办结|到位|进度|进展|延期|未|没|尚|计划|预计|争取|目标|还有|还剩|剩|还差|差"

@@ -69,10 +69,14 @@ QUARTER_WORDS = ("一", "二", "三", "四")
 
 
 def period_label(key: str, today: dt.date | None = None) -> str:
-    """A recurring duty's occurrence in words: 2026年11月, 2026年第四季度, 11月23日起的一周,
-    11月25日 (keys as `schedules.recurrence.period` makes them); a day of another year than
-    `today`'s carries its year."""
+    """A recurring duty's occurrence in words: 2026年11月, 2026年第四季度, 2026年下半年,
+    2026年, 11月23日起的一周, 11月25日 (keys as `schedules.recurrence.period` makes them); a
+    day of another year than `today`'s carries its year."""
     year, _, rest = key.partition("-")
+    if rest == "Y":
+        return f"{year}年"
+    if rest in ("H1", "H2"):
+        return f"{year}年{'上' if rest == 'H1' else '下'}半年"
     if rest.startswith("Q"):
         return f"{year}年第{QUARTER_WORDS[int(rest[1:]) - 1]}季度"
     if rest.startswith("W"):

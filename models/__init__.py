@@ -1,5 +1,6 @@
 """The 督办 domain: SQLAlchemy 2 models shared by the bot, handlers and schedules."""
 
+from models.attempts import AttemptCounter
 from models.base import Base, UTCDateTime, utcnow
 from models.checks import SpotCheck, SpotCheckItem
 from models.messages import ConversationState, InboundMessage, Outbox
@@ -36,6 +37,7 @@ __all__ = [
     "UNIT_KIND_LABELS",
     "Account",
     "Assignment",
+    "AttemptCounter",
     "AuditLog",
     "Base",
     "ConversationState",

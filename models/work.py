@@ -37,6 +37,9 @@ class KeyWork(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), default=None)
     weight: Mapped[float] = mapped_column(default=1.0)
+    # How its items score when the office's sheet says (计分方式: timeliness | attainment |
+    # mix); None: as `[key_works]` in the config says (on time by default).
+    scoring: Mapped[str | None] = mapped_column(String(16), default=None)
 
     lead_unit: Mapped[Unit | None] = relationship()
     tasks: Mapped[list[Task]] = relationship(back_populates="key_work", order_by="Task.code")
@@ -59,7 +62,8 @@ class Task(Base):
     # 量化指标: the value to reach (5000 头, 98 %); units report values against it.
     target_value: Mapped[float | None] = mapped_column(default=None)
     target_unit: Mapped[str] = mapped_column(String(16), default="", server_default="")
-    # 常态化工作: {"every": "day|week|month|quarter", "times": N, "season": "汛期" | None}.
+    # 常态化工作: {"every": "day|week|month|quarter|halfyear|year", "times": N,
+    # "season": "汛期" | None}.
     recurrence: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     # 佐证材料: a done claim without photos or files is held until they come. None follows
     # the key work's setting (`Rules.evidence_required`).

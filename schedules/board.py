@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -30,7 +31,7 @@ from schedules.periods import (
     previous_month,
     publication_day,
 )
-from schedules.rules import Rules
+from schedules.rules import SCORING_MODES, Rules
 from schedules.scoring import Fact, Lost, RankRow, rank_all, unit_scores
 from schedules.spot_check import apply_penalties, load_penalties
 
@@ -163,6 +164,7 @@ def load_facts(
             Assignment.value,
             Assignment.count,
             Assignment.percent,
+            KeyWork.scoring,
         )
         .join(Assignment.task)
         .join(Task.key_work)
@@ -172,9 +174,11 @@ def load_facts(
     facts = []
     for row in session.execute(q):
         aid, code, unit_id, weight, due, status, reported, ext = row[:8]
-        work, work_weight, target, recurrence, value, count, percent = row[8:]
+        work, work_weight, target, recurrence, value, count, percent, mode = row[8:]
         is_done = status in (REPORTED, CLOSED)
         done = reported if is_done else None
+        weight = _finite_weight(weight, f"task #{code}")
+        work_weight = _finite_weight(work_weight, f"key work {work} (task #{code})")
         facts.append(
             Fact(
                 aid,
@@ -187,9 +191,20 @@ def load_facts(
                 work,
                 work_weight,
                 attained(target, recurrence, value, count, percent, is_done),
+                mode if mode in SCORING_MODES else None,
             )
         )
     return facts
+
+
+def _finite_weight(weight: float, what: str) -> float:
+    """A stored weight as the ranking may use it. Imports refuse weights that are not finite
+    or negative, but one stored before they did (or written by hand) would rank its unit
+    first with a NaN score: it counts as the default 1 instead, and the log says which."""
+    if math.isfinite(weight) and weight >= 0:
+        return weight
+    log.warning("stored weight %r of %s is not usable; ranked with weight 1", weight, what)
+    return 1.0
 
 
 def attained(

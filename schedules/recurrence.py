@@ -1,17 +1,18 @@
 """Recurring duties (常态化工作): which occurrence of a duty is due on a day, and by when.
 
-A duty recurs every day, week (ISO, Monday–Sunday), month or quarter, `times` times per
-period, optionally only inside a season window (汛期 6月1日–9月30日, 森林防火期 as the county
-sets it in `[seasons]`). Each occurrence is one period clipped to the season; its deadline is
-the last workday of that clipped period (so 9月 of a monthly duty is due on 9月30日, and a
-month ending inside 国庆 is due on the last workday before the holiday). A daily duty recurs
-on workdays only (调休 Saturdays included), and a period without any workday (a week wholly
-inside 春节) has no occurrence, unless the duty says otherwise: flood reports are filed by
-the office on workdays, weekend and holiday duty is the duty roster's business, not a
-nudge's.
+A duty recurs every day, week (ISO, Monday–Sunday), month, quarter, half-year (1–6月,
+7–12月) or year, `times` times per period, optionally only inside a season window (汛期
+6月1日–9月30日, 森林防火期 as the county sets it in `[seasons]`). Each occurrence is one
+period clipped to the season; its deadline is the last workday of that clipped period (so
+9月 of a monthly duty is due on 9月30日, and a month ending inside 国庆 is due on the last
+workday before the holiday). A daily duty recurs on workdays only (调休 Saturdays included),
+and a period without any workday (a week wholly inside 春节) has no occurrence, unless the
+duty says otherwise: flood reports are filed by the office on workdays, weekend and holiday
+duty is the duty roster's business, not a nudge's.
 
 Pure functions of dates, the rule and the calendar; the key of an occurrence (``2026-06``,
-``2026-Q3``, ``2026-W23``, ``2026-06-15``) is what makes materializing it idempotent.
+``2026-Q3``, ``2026-H2``, ``2026-Y``, ``2026-W23``, ``2026-06-15``) is what makes
+materializing it idempotent.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from schedules.calendar import WorkCalendar
 
 ONE_DAY = dt.timedelta(days=1)
 DAY, WEEK, MONTH, QUARTER = "day", "week", "month", "quarter"
-EVERY = (DAY, WEEK, MONTH, QUARTER)
+HALF_YEAR, YEAR = "halfyear", "year"
+EVERY = (DAY, WEEK, MONTH, QUARTER, HALF_YEAR, YEAR)
 
 MonthDay = tuple[int, int]
 # Default windows; `[seasons]` in the config replaces or adds to them per county.
@@ -115,6 +117,12 @@ def period(every: str, day: dt.date) -> tuple[dt.date, dt.date, str]:
         start = dt.date(day.year, 3 * q + 1, 1)
         end = (dt.date(day.year + 1, 1, 1) if q == 3 else dt.date(day.year, 3 * q + 4, 1)) - ONE_DAY
         return start, end, f"{day.year}-Q{q + 1}"
+    if every == HALF_YEAR:
+        if day.month <= 6:
+            return dt.date(day.year, 1, 1), dt.date(day.year, 6, 30), f"{day.year}-H1"
+        return dt.date(day.year, 7, 1), dt.date(day.year, 12, 31), f"{day.year}-H2"
+    if every == YEAR:
+        return dt.date(day.year, 1, 1), dt.date(day.year, 12, 31), f"{day.year}-Y"
     raise RecurrenceError(f"unknown period {every!r}")
 
 
@@ -142,7 +150,12 @@ def occurrence_on(
 ) -> Occurrence | None:
     """The occurrence running on `day`: its clipped period contains `day`; None outside the
     season (or on a non-workday for a workday duty)."""
-    occ = _occurrence(rec, day, season_of(rec, seasons), cal)
+    season = season_of(rec, seasons)
+    if season is not None and not season.contains(day):
+        # A year clipped by a season across the new year (森林防火期 10月–5月) keeps both of
+        # its parts in one occurrence; the summer between them is still out of season.
+        return None
+    occ = _occurrence(rec, day, season, cal)
     return occ if occ is not None and occ.start <= day <= occ.end else None
 
 

@@ -39,6 +39,8 @@ class Fact:
     # Reached / target (value / target value, or count / times of an occurrence); None when
     # the task has nothing to reach.
     attained: float | None = None
+    # The key work's scoring mode as the office's sheet set it; None: the config's.
+    work_scoring: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,16 @@ def score_item(f: Fact, as_of: dt.date, rules: Rules, cal: WorkCalendar) -> Item
     if judged is None:
         return None
     rule = rules.key_work_rule(f.key_work)
-    if rule.scoring == TIMELINESS or f.attained is None:
+    # The sheet's 计分方式 is the office's latest word on the key work; the config's share
+    # of a mix still applies.
+    mode = f.work_scoring or rule.scoring
+    if mode == TIMELINESS or f.attained is None:
         return ItemScore(f, judged.value, judged.late_workdays, judged.overdue)
     reached = rules.score_on_time * min(1.0, max(0.0, f.attained))
     value = reached
-    if rule.scoring == MIX:
+    if mode == MIX:
         value = rule.timeliness_share * judged.value + (1 - rule.timeliness_share) * reached
-    return ItemScore(f, round(value, 2), judged.late_workdays, judged.overdue, rule.scoring)
+    return ItemScore(f, round(value, 2), judged.late_workdays, judged.overdue, mode)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """How an office's sheet writes what the ledger's plain columns do not: recurring duties
-(完成时限 长期 / 每月 / 每季度 / 汛期每日, or 每月…不少于N次 in the content), quantified
-targets (目标 5000头, ≥98%), 关键节点 without dates, and units the bot does not know yet.
+(完成时限 长期 / 每月 / 每季度 / 每半年 / 每年 / 汛期每日, or 每月…不少于N次 in the
+content), quantified targets (目标 5000头, ≥98%), 关键节点 without dates, and units the
+bot does not know yet.
 
 Pure functions of cell text; `bot.excel.sheet` calls them while it reads a row.
 """
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from schedules.recurrence import DAY, MONTH, QUARTER, WEEK, Recurrence
+from schedules.recurrence import DAY, HALF_YEAR, MONTH, QUARTER, WEEK, YEAR, Recurrence
 
 EVERY_WORDS = {
     "每日": DAY,
@@ -27,11 +28,27 @@ EVERY_WORDS = {
     "按月": MONTH,
     "按季度": QUARTER,
     "按季": QUARTER,
+    "每半年": HALF_YEAR,
+    "按半年": HALF_YEAR,
+    "每年度": YEAR,
+    "每年": YEAR,
+    "按年度": YEAR,
+    "按年": YEAR,
 }
-EVERY_LABELS = {DAY: "每日", WEEK: "每周", MONTH: "每月", QUARTER: "每季度"}
+EVERY_LABELS = {
+    DAY: "每日",
+    WEEK: "每周",
+    MONTH: "每月",
+    QUARTER: "每季度",
+    HALF_YEAR: "每半年",
+    YEAR: "每年",
+}
 # Standing duties without a frequency of their own: reported on monthly.
 STANDING = ("长期", "常态化", "长期坚持", "持续推进", "持续开展")
-FREQ = re.compile(r"(每日|每天|每周|每月|每季度|每季|按日|按周|按月|按季度|按季)")
+# Longest first: 每半年 is not 每年, 每年度 is.
+FREQ = re.compile(
+    r"(每日|每天|每周|每月|每季度|每季|每半年|每年度|每年|按日|按周|按月|按季度|按季|按半年|按年度|按年)"
+)
 TIMES = re.compile(
     r"(?:不少于|至少|不低于|不得少于)?\s*(\d{1,3}|[一二两三四五六七八九十])\s*(?:次|遍|趟|回)"
 )

@@ -24,6 +24,7 @@ from bot.config import Config
 from bot.excel.cells import append_text_safe
 from bot.excel.duties import duty_label, target_label, unit_kind
 from bot.excel.sheet import (
+    SCORING_LABELS,
     Directory,
     Reading,
     SheetResult,
@@ -45,7 +46,7 @@ from schedules.recurrence import Recurrence
 from schedules.rules import Rules
 
 HEADER = ["序号", "重点工作", "任务内容", "牵头单位", "责任单位", "完成时限", "关键节点", "分值"]
-EXTRA = ["完成情况", "灯", "目标", "重点工作权重"]
+EXTRA = ["完成情况", "灯", "目标", "重点工作权重", "计分方式"]
 # Unit aliases the office keeps (`duban alias`): {"县应急局": "县应急管理局"}.
 ALIASES_KEY = "unit_aliases"
 # The sheet's 灯 column: "已完成" rather than the light's short "完成".
@@ -352,7 +353,9 @@ def _apply(
         names = "、".join(units[i].name for i in t.unit_ids)
         if task is None:
             if t.key_work not in key_works:
-                key_works[t.key_work] = KeyWork(name=t.key_work, weight=t.work_weight or 1.0)
+                key_works[t.key_work] = KeyWork(
+                    name=t.key_work, weight=t.work_weight or 1.0, scoring=t.work_scoring
+                )
                 session.add(key_works[t.key_work])
             if use_seq and t.seq is not None and t.seq not in taken:
                 code = t.seq
@@ -437,10 +440,33 @@ def _key_work_weights(
     source: str,
 ) -> None:
     """A 重点工作权重 column moves the weights of key works already known (new ones are
-    created with theirs), each change reported and audited once."""
+    created with theirs), and a 计分方式 column their scoring modes; each change reported
+    and audited once."""
     done: set[str] = set()
+    modes: set[str] = set()
     for t in tasks:
         kw = key_works.get(t.key_work)
+        if kw is None and t.work_scoring is not None and t.key_work not in modes:
+            modes.add(t.key_work)  # created below with its mode; the dry run says so
+            label = SCORING_LABELS[t.work_scoring]
+            report.updated.append(f"重点工作 {t.key_work}（新建）：计分方式 {label}")
+        if kw is not None and t.work_scoring is not None and t.key_work not in modes:
+            modes.add(t.key_work)
+            if kw.scoring != t.work_scoring:
+                before = SCORING_LABELS.get(kw.scoring or "", "未设（按配置）")
+                after = SCORING_LABELS[t.work_scoring]
+                report.updated.append(f"重点工作 {kw.name}：计分方式 {before} → {after}")
+                audit(
+                    session,
+                    at=now,
+                    actor=actor,
+                    source=source,
+                    action="import_update",
+                    entity="key_work",
+                    entity_id=kw.id,
+                    scoring=[kw.scoring, t.work_scoring],
+                )
+                kw.scoring = t.work_scoring
         if kw is None or t.work_weight is None or t.key_work in done:
             continue
         done.add(t.key_work)
@@ -577,13 +603,14 @@ def export_ledger(
                 if task.target_value is not None
                 else "",
                 task.key_work.weight,
+                SCORING_LABELS.get(task.key_work.scoring or "", ""),
             ],
         )
         if rec is None:
             ws.cell(ws.max_row, 6).number_format = 'yyyy"年"m"月"d"日"'
         n += 1
-    widths = (6, 14, 40, 14, 28, 14, 36, 6, 40, 8, 10, 8)
-    for col, width in zip("ABCDEFGHIJKL", widths, strict=True):
+    widths = (6, 14, 40, 14, 28, 14, 36, 6, 40, 8, 10, 8, 8)
+    for col, width in zip("ABCDEFGHIJKLM", widths, strict=True):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=3):
         for cell in row:

@@ -25,7 +25,7 @@ from bot.excel.duties import loose_deadline, read_duty, read_target, spread_plan
 from handlers.dates import ledger_dates
 from schedules.calendar import WorkCalendar
 from schedules.recurrence import DEFAULT_SEASONS
-from schedules.rules import Rules
+from schedules.rules import ATTAINMENT, MIX, TIMELINESS, Rules
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,33 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "weight": ("分值", "权重", "分数"),
     "evidence": ("佐证材料", "佐证要求", "是否需佐证", "佐证"),
     "target": ("目标值", "量化指标", "量化目标", "目标"),
+    "scoring": ("计分方式", "计分办法", "评分方式", "考核方式"),
 }
+# 计分方式: how a key work's items score (schedules.rules scoring modes).
+SCORING_WORDS = {
+    "按时": TIMELINESS,
+    "按时限": TIMELINESS,
+    "按时效": TIMELINESS,
+    "时效": TIMELINESS,
+    "按目标": ATTAINMENT,
+    "按目标完成": ATTAINMENT,
+    "按完成率": ATTAINMENT,
+    "目标": ATTAINMENT,
+    "综合": MIX,
+    "综合计分": MIX,
+    "综合评分": MIX,
+}
+SCORING_LABELS = {TIMELINESS: "按时", ATTAINMENT: "按目标", MIX: "综合"}
+# Words for "the units concerned" (县直有关部门, 各相关单位, 各成员单位) that name no unit:
+# the office must list the units. 各乡镇 and 各部门 are not among them: they mean every
+# township or department (GROUP_WORDS).
+VAGUE_UNITS = re.compile(
+    r"^(?:县直|县级|县属|县|其他|其它|各|其余)*(?:有关|相关)"
+    r"(?:部门|单位|乡镇|乡\(镇\)|科室|机关|部门单位|责任单位|村|社区|企业)?$"
+    r"|^(?:县直|县级|县属|县)?(?:各|其他|其它|其余)(?:成员|责任|协办|配合)?"
+    r"(?:单位|部门单位|村|社区|企业)$"
+    r"|^(?:县直|县级|县属|县)?(?:成员|责任|协办|配合)单位$"
+)
 REQUIRED = ("content", "units", "deadline")
 HEADER_SCAN_ROWS = 15
 CELL_CHARS = 32767  # Excel's own limit on a cell's text
@@ -143,6 +169,7 @@ class SheetTask:
     work_weight: float | None = None  # the key work's weight in a unit's score
     # 佐证材料 required (是) or not (否); None when the sheet says nothing (key work decides).
     evidence: bool | None = None
+    work_scoring: str | None = None  # 计分方式 given for the key work (None: not given)
 
 
 @dataclass(frozen=True)
@@ -366,8 +393,10 @@ def parse_row(
         # The first unit named leads ("县发改局（牵头）、县财政局", "县发改局，县财政局").
         first = next(t for t in UNIT_SPLIT.split(str(cell("lead")).strip()) if t)
         first = ROLE_NOTE.sub("", normalise(first))
-        lead = directory.find(first)
-        if lead is None:
+        lead = None if VAGUE_UNITS.match(first) else directory.find(first)
+        if lead is None and VAGUE_UNITS.match(first):
+            error("牵头单位", f"“{first}”不是具体单位，请督查室填写牵头单位的名称")
+        elif lead is None:
             error("牵头单位", f"未知单位：{normalise(cell('lead'))}")
             _missing(directory, first)
         else:
@@ -388,6 +417,7 @@ def parse_row(
     weight = _weight(cell("weight"), error)
     evidence = _evidence(cell("evidence"), error)
     work_weight = _weight(cell("kw_weight"), error) if normalise(cell("kw_weight")) else None
+    work_scoring = _scoring(cell("scoring"), error)
     target: tuple[float, str] | None = None
     try:
         target = read_target(cell("target"))
@@ -412,6 +442,7 @@ def parse_row(
             target[1] if target else "",
             work_weight,
             evidence,
+            work_scoring,
         ),
         [],
     )
@@ -440,9 +471,14 @@ def _seq(value: Any, error: Any) -> int | None:
 def _units(value: Any, directory: Directory, error: Any) -> list[int]:
     ids: list[int] = []
     unknown: list[str] = []
+    vague: list[str] = []
     for token in UNIT_SPLIT.split(str(value or "")):
         token = ROLE_NOTE.sub("", normalise(token))  # "县发改局(牵头)", "县财政局等"
         if not token:
+            continue
+        if VAGUE_UNITS.match(token):
+            # Never a unit to create: which departments are "concerned" only the office knows.
+            vague.append(token)
             continue
         core = re.sub(r"(?:人民政府|党委政府|党委|政府)$", "", token)  # 各乡(镇)人民政府
         group = next((k for w, k in GROUP_WORDS.items() if core.endswith(w)), None)
@@ -453,9 +489,14 @@ def _units(value: Any, directory: Directory, error: Any) -> list[int]:
                 _missing(directory, token)
             elif u.id not in ids:
                 ids.append(u.id)
+    if vague:
+        error(
+            "责任单位",
+            f"“{'、'.join(vague)}”不是具体单位，请督查室在表中逐一列出责任单位的名称",
+        )
     if unknown:
         error("责任单位", "未知单位：" + "、".join(unknown))
-    elif not ids:
+    elif not ids and not vague:
         error("责任单位", "为空")
     return ids
 
@@ -600,6 +641,17 @@ def _weight(value: Any, error: Any) -> float:
     return weight
 
 
+def _scoring(value: Any, error: Any) -> str | None:
+    text = normalise(value)
+    if not text:
+        return None
+    # "按时计分", "综合评分": the mode's word with the column's own after it.
+    mode = SCORING_WORDS.get(text) or SCORING_WORDS.get(re.sub(r"(计分|评分)$", "", text))
+    if mode is None:
+        error("计分方式", f"无法识别：{text}（请填“按时”“按目标”或“综合”）")
+    return mode
+
+
 YES = ("是", "需要", "要求", "必须", "需", "必需", "√", "✓", "y", "yes")
 NO = ("否", "不需要", "无需", "不要求", "不需", "无", "×", "n", "no")
 
@@ -621,12 +673,19 @@ def _check_duplicates(result: SheetResult) -> None:
     # 序号 may restart in each key work's section, never repeat inside one.
     seqs: dict[tuple[str, int], int] = {}
     work_weights: dict[str, tuple[float, int]] = {}
+    work_modes: dict[str, tuple[str, int]] = {}
     for t in result.tasks:
         if t.work_weight is not None:
             first_weight, row = work_weights.setdefault(t.key_work, (t.work_weight, t.row))
             if first_weight != t.work_weight:
                 result.errors.append(
                     RowError(t.row, "重点工作权重", f"与第 {row} 行（同一重点工作）不同")
+                )
+        if t.work_scoring is not None:
+            first_mode, row = work_modes.setdefault(t.key_work, (t.work_scoring, t.row))
+            if first_mode != t.work_scoring:
+                result.errors.append(
+                    RowError(t.row, "计分方式", f"与第 {row} 行（同一重点工作）不同")
                 )
         if t.seq is not None:
             first = seqs.setdefault((t.key_work, t.seq), t.row)

@@ -10,7 +10,7 @@ import secrets
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from models import Member, Setting
+from models import Member, Setting, attempts
 from models.audit import audit
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ def redeem(
     m = BIND.match(text)
     if not m:
         return None
-    counters = [(f"bindfail:{openid}", per_user, USER_WINDOW), ("bindfail:*", per_hour, ALL_WINDOW)]
-    if any(_count(session, key, now) >= limit for key, limit, _ in counters):
+    counters = _counters(openid, per_user, per_hour)
+    if locked_until(session, openid, now, per_user=per_user, per_hour=per_hour) is not None:
         log.warning("bind code refused: too many failed attempts (openid=%s)", openid)
         return None
     row = session.get(Setting, f"bind:{m.group(1)}")
@@ -58,8 +58,8 @@ def redeem(
     if row is not None and row.expires_at is not None and row.expires_at >= now:
         member = session.scalar(select(Member).where(Member.userid == row.value))
     if member is None or not member.active:
-        for key, _, window in counters:
-            _add_failure(session, key, now, window)
+        for key, limit, window in counters:
+            attempts.fail(session, key, now, window=window, limit=limit)
         return None
     session.delete(row)
     member.openid = openid
@@ -75,20 +75,22 @@ def redeem(
     return member
 
 
-def _count(session: Session, key: str, now: dt.datetime) -> int:
-    row = session.get(Setting, key)
-    if row is None or row.expires_at is None or row.expires_at <= now:
-        return 0
-    return int(row.value)
+def _counters(openid: str, per_user: int, per_hour: int) -> list[tuple[str, int, dt.timedelta]]:
+    # Openids are at most 64 characters (the callback refuses longer senders).
+    return [(f"bindfail:{openid}", per_user, USER_WINDOW), ("bindfail:*", per_hour, ALL_WINDOW)]
 
 
-def _add_failure(session: Session, key: str, now: dt.datetime, window: dt.timedelta) -> None:
-    """One more failure in the key's window (a fresh window once the last has ended); the
-    caller commits."""
-    row = session.get(Setting, key)
-    if row is None:
-        session.add(Setting(key=key, value="1", expires_at=now + window))
-    elif row.expires_at is None or row.expires_at <= now:
-        row.value, row.expires_at = "1", now + window
-    else:
-        row.value = str(int(row.value) + 1)
+def looks_like_code(text: str) -> bool:
+    return BIND.match(text) is not None
+
+
+def locked_until(
+    session: Session, openid: str, now: dt.datetime, *, per_user: int = 5, per_hour: int = 200
+) -> dt.datetime | None:
+    """When `openid` may try a code again, if it (or everyone) is over the limit; else None."""
+    ends = [
+        attempts.blocked_until(session, key, limit, now)
+        for key, limit, _ in _counters(openid, per_user, per_hour)
+    ]
+    found = [e for e in ends if e is not None]
+    return max(found) if found else None

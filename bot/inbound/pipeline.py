@@ -22,6 +22,7 @@ from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.orm import Session, joinedload
 
 from bot.db import DatabaseUnavailable, writer_gate
+from bot.inbound import binding
 from bot.inbound.binding import redeem
 from bot.inbound.groupcommit import AlreadyStored, committer
 from bot.runtime import Runtime
@@ -162,6 +163,18 @@ def _not_a_member(
         if bound is not None:
             log.info("wechat openid bound to %s msg_key=%s", bound.userid, msg_key)
             return Accepted(None, render("bound_ok", {"member": bound}))
+        until = binding.looks_like_code(text) and binding.locked_until(
+            session,
+            sender,
+            rt.now(),
+            per_user=limits.bind_max_failures_per_user,
+            per_hour=limits.bind_max_failures_per_hour,
+        )
+        if until:
+            # Locked out of guessing: say so and until when, not "you are not registered".
+            log.warning("bind code refused: locked until %s sender=%s", until, sender)
+            local = until.astimezone(rt.tz)
+            return Accepted(None, render("bind_locked", {"until": local}, today=rt.today()))
     log.warning(
         "inbound refused: unknown sender=%s channel=%s msg_key=%s", sender, channel, msg_key
     )

@@ -190,7 +190,8 @@ def dummy_hash() -> str:
 def throttle() -> Throttle:
     found = current_app.extensions.get("duban.login_throttle")
     if found is None:
-        found = Throttle(current_app.extensions["duban"].config.web)
+        rt = current_app.extensions["duban"]
+        found = Throttle(rt, rt.config.web)
         current_app.extensions["duban.login_throttle"] = found
     return found
 
@@ -218,7 +219,7 @@ def login() -> Any:
                 account.password_hash if account is not None else dummy_hash(), password
             )
             if ok and account is not None:
-                throttle().succeed(keys[0])
+                throttle().succeed(keys[0], rt.now())
                 member = account.member
                 sign_in(
                     account.username,
