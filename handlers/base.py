@@ -40,6 +40,8 @@ class Context:
     media_id: str | None = None
     # group | private: in a group an acknowledgement gets no reply (the whole group reads it).
     chat: str = "private"
+    # The self-built app is configured: template cards (button clicks) can reach members.
+    cards: bool = False
     command: Command | None = field(init=False)
 
     def __post_init__(self) -> None:

@@ -18,6 +18,7 @@ from handlers.base import Context, Reply
 from handlers.parse import normalize
 from handlers.render import render
 from handlers.review import units_named
+from handlers.review_cards import FIRST_REVIEW_ROLES
 from models import (
     IN_PROGRESS,
     LEAD_STAGE,
@@ -33,9 +34,6 @@ from models.audit import audit
 from models.outbox import enqueue_to_unit
 from schedules.review import Waiting, lead_unit_of
 
-# Who may speak for a lead unit in 初审: its designated reviewer, its head or its leader —
-# not any liaison, since passing a claim vouches for it.
-FIRST_REVIEW_ROLES = ("reviewer", "head", "leader")
 COMMAND = re.compile(
     r"^初审\s*(?P<word>通过|同意|退回|不通过)[\s,，:：]*(?:#\s*|任务\s*)?(?P<ref>\d{1,6})?(?P<rest>.*)$"
 )
@@ -192,7 +190,7 @@ class FirstReviewHandler:
     name = "first_review"
 
     def check(self, ctx: Context) -> tuple[str, int | None, str] | None:
-        if ctx.msg_type != "text":
+        if ctx.msg_type not in ("text", "event"):  # event: a card's 通过 / 退回 button
             return None
         text = normalize(ctx.text).rstrip("。.!！")
         if text in QUEUE_WORDS:

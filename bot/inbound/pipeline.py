@@ -199,6 +199,7 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
             inbound = session.get_one(InboundMessage, inbound_id)
             member = session.get_one(Member, inbound.member_id, options=[joinedload(Member.unit)])
             now = rt.now()
+            app = rt.config.wecom
             ctx = Context(
                 session=session,
                 rules=rt.config.rules,
@@ -213,6 +214,7 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 msg_type=inbound.msg_type,
                 media_id=inbound.media_id,
                 chat="group" if inbound.msg_key.startswith(GROUP_KEY) else "private",
+                cards=bool(app.corp_id and app.secret and app.agent_id),
             )
             handler, match = route(ctx)
             try:

@@ -23,6 +23,7 @@ from bot.inbound.callbacks.common import (
     wecom_verifier,
 )
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
+from handlers.review_cards import DECISIONS, claim_command, decision_label, stale_reply
 from models import InboundMessage, Progress
 from models.outbox import enqueue
 
@@ -145,20 +146,33 @@ def card_click(plain: str) -> dict[str, str] | None:
 
 
 def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: str) -> Response:
-    """One effect per card: the message key is the card's task id, so a platform retry and
-    a second tap are the same message. The card then shows the result."""
+    """One effect per card and button: the message key is the card's task id with the
+    button, so a platform retry and a second tap are the same message, while another button
+    on the same card (报进度, then 已完成) is still heard. The card then shows the result."""
     action, _, ref = click["EventKey"].partition(":")
-    template = CARD_COMMANDS.get(action)
-    if template is None or not ref.isdigit():
+    if not ref.isdigit() or (action not in CARD_COMMANDS and action not in DECISIONS):
         return Response("", mimetype="text/plain")
-    key = f"wecom:card:{click['TaskId']}"
-    sender = click["FromUserName"]
+    key = f"wecom:card:{click['TaskId']}:{action}"
+    sender, code = click["FromUserName"], click["ResponseCode"]
     try:
-        reply_text = answer(
-            "wecom", sender=sender, text=template.format(ref=ref), msg_key=key, msg_type="event"
+        stale = ""
+        if action in DECISIONS:  # 初审 通过 / 退回 on a claim (handlers/review_cards.py)
+            with rt.sessions() as s:
+                text = claim_command(s, action, int(ref))
+                if text is None:  # its claim was decided and the item claimed again
+                    stale = stale_reply(s, int(ref), rt.now().astimezone(rt.tz).date())
+        else:
+            text = CARD_COMMANDS[action].format(ref=ref)
+        # A stale card acts on nothing: it is told so, and its update says who decided.
+        reply_text = (
+            answer("wecom", sender=sender, text=text, msg_key=key, msg_type="event")
+            if text
+            else stale
         )
-        if click["ResponseCode"]:
-            enqueue_card_update(rt, key, click["ResponseCode"], sender, action)
+        if code and action in DECISIONS:
+            enqueue_review_card_update(rt, key, code, sender, int(ref))
+        elif code:
+            enqueue_card_update(rt, key, code, sender, action)
     except DatabaseUnavailable:
         return unavailable("wecom", key)
     if not reply_text:
@@ -166,6 +180,33 @@ def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: st
     reply = TextReply(source=click["ToUserName"], target=sender, content=reply_text).render()
     encrypted = v.cipher().encrypt_message(reply, nonce or secrets.token_hex(8), timestamp)
     return Response(encrypted, mimetype="application/xml")
+
+
+def enqueue_review_card_update(rt: Any, key: str, code: str, sender: str, claim_id: int) -> None:
+    """Once the claim is decided — by this click or earlier by someone else — the card says
+    who decided; while it waits (a 退回 click without a reason) the buttons stay. Keyed by
+    the response code, which WeCom gives anew per click and repeats on a retry."""
+    with rt.sessions() as s:
+        label = decision_label(s, claim_id, rt.now().astimezone(rt.tz).date())
+        if label is None:
+            return
+        row = enqueue(
+            s,
+            dedupe_key=f"card-update:{code}",
+            channel="card_update",
+            target=code,
+            content="",
+            now=rt.now(),
+            msg_type="card_update",
+            source=key,
+        )
+        if row is None:
+            return  # a retry: the update is already queued
+        row.payload = {"userids": [sender], "replace_name": label}
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()  # a simultaneous retry queued it first
 
 
 def enqueue_card_update(rt: Any, key: str, code: str, sender: str, action: str) -> None:

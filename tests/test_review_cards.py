@@ -1,0 +1,218 @@
+"""初审 by card button over real HTTP: a claim waiting for the lead unit reaches each of its
+reviewers as a 按钮交互型 card (通过 / 退回) through the fake WeCom; a click arrives as
+`template_card_event` on /wecom/callback, acts once through the same handler and audit as
+chat, and the card is updated to say who decided — also when someone else decided first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Config, load_config
+from bot.runtime import Runtime
+from models import IN_PROGRESS, LEAD_STAGE, OFFICE_STAGE, REPORTED, AuditLog, Member, Progress, Unit
+from tests.conftest import WINDOW, Clock, County, Fake, LiveServer, serve_app
+from tests.test_cards import CORP, VECTORS, click_xml, drain, post
+from tests.test_handlers import say
+from tests.test_lead_review import row
+from tests.wecom_peer import WecomPeer
+
+
+@pytest.fixture
+def config(db_url: str, fake: Fake) -> Config:
+    fake.state.corp_id = CORP  # type: ignore[attr-defined]  # one corp: callbacks and API
+    return load_config(
+        environ={},
+        overrides={
+            "database": {"url": db_url},
+            "rules": {"lead_review": ["安全生产"]},
+            "wecom": {
+                "corp_id": CORP,
+                "token": VECTORS["token"],
+                "encoding_aes_key": VECTORS["encoding_aes_key"],
+                "secret": "fake-secret",
+                "agent_id": 1000002,
+                "api_base_url": fake.url,
+            },
+            "delivery": {
+                "window_seconds": WINDOW,
+                "backoff_base_seconds": 0.05,
+                "backoff_cap_seconds": 0.4,
+                "http_timeout_seconds": 2.0,
+            },
+        },
+    )
+
+
+@pytest.fixture
+def server(rt: Runtime) -> Iterator[LiveServer]:
+    yield from serve_app(rt)
+
+
+@pytest.fixture
+def peer() -> WecomPeer:
+    return WecomPeer(VECTORS["token"], VECTORS["encoding_aes_key"], CORP)
+
+
+@pytest.fixture
+def lead(rt: Runtime, county: County) -> None:
+    """县发改局 leads 安全生产 (#1, #3, #4): its head and a designated reviewer may 初审; its
+    liaison may not."""
+    with rt.sessions() as s:
+        fgj = s.scalars(select(Unit).where(Unit.code == "FGJ")).one()
+        fgj.webhook_keys = ["key-fgj"]
+        s.add(Member(userid="fgj_head", name="吴局长", unit=fgj, roles=["head"]))
+        s.add(Member(userid="fgj_rev", name="钱科长", unit=fgj, roles=["reviewer"]))
+        s.commit()
+
+
+def cards(fake: Fake) -> dict[str, dict[str, Any]]:
+    """The review cards delivered, by recipient."""
+    out: dict[str, dict[str, Any]] = {}
+    for d in fake.delivered():
+        body: Any = d["body"]
+        if d["endpoint"] == "message/send" and body["msgtype"] == "template_card":
+            if body["template_card"]["task_id"].startswith("duban-lead-"):
+                out[body["touser"]] = body["template_card"]
+    return out
+
+
+def updates(fake: Fake) -> dict[str, str]:
+    """Card updates delivered: response code → the text that replaced the buttons."""
+    return {
+        d["body"]["response_code"]: d["body"]["button"]["replace_name"]  # type: ignore[index]
+        for d in fake.delivered()
+        if d["endpoint"] == "message/update_template_card"
+    }
+
+
+def decisions(rt: Runtime) -> list[tuple[str, str]]:
+    with rt.sessions() as s:
+        rows = s.scalars(
+            select(AuditLog)
+            .where(AuditLog.action.in_(("lead_pass", "lead_reject")))
+            .order_by(AuditLog.id)
+        )
+        return [(a.action, a.actor) for a in rows]
+
+
+def claim(rt: Runtime, server: LiveServer, fake: Fake, county: County) -> dict[str, Any]:
+    assert "先由牵头单位县发改局初审" in say(rt, county.liaison_many, "完成 #3 通道已清理")
+    drain(rt)
+    got = cards(fake)
+    assert set(got) == {"fgj_head", "fgj_rev"}  # reviewers only: not the lead's liaison
+    return got
+
+
+def click(
+    server: LiveServer, peer: WecomPeer, who: str, key: str, task: str, code: str, ts: int
+) -> str:
+    return peer.read_reply(post(server, peer, click_xml(who, key, task, code, ts), ts).text)
+
+
+def test_pass_button_acts_once_and_the_other_reviewer_sees_who_decided(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County, fake: Fake, lead: None
+) -> None:
+    rt = server.rt
+    got = claim(rt, server, fake, county)
+    card = got["fgj_head"]
+    assert card["main_title"]["title"].startswith("初审 #3")
+    assert "城关镇报已完成" in card["main_title"]["desc"]
+    keys = [b["key"] for b in card["button_list"]]
+    assert [b["text"] for b in card["button_list"]] == ["通过", "退回"]
+    assert keys[0].startswith("lead_pass:") and keys[1].startswith("lead_reject:")
+    ts = int(clock().timestamp())
+    task = card["task_id"]
+    first = click(server, peer, "fgj_head", keys[0], task, "RC-1", ts)
+    again = click(server, peer, "fgj_head", keys[0], task, "RC-1", ts)  # platform retry
+    click(server, peer, "fgj_head", keys[0], task, "RC-2", ts + 1)  # a second tap
+    assert "初审通过：#3 城关镇" in first and again == first
+    assert row(rt, 3, "CGZ").review_stage == OFFICE_STAGE
+    assert decisions(rt) == [("lead_pass", "fgj_head")]  # the same audit as typed 初审通过
+    with rt.sessions() as s:
+        assert s.scalar(select(func.count()).where(Progress.kind == "lead_review")) == 1
+
+    # The other reviewer taps 退回 on the card the same claim gave him: nothing changes, and
+    # his card says who decided.
+    other = got["fgj_rev"]
+    late = click(
+        server, peer, "fgj_rev", other["button_list"][1]["key"], other["task_id"], "RC-3", ts
+    )
+    assert "不在待初审状态" in late
+    assert decisions(rt) == [("lead_pass", "fgj_head")]
+    drain(rt)
+    shown = updates(fake)
+    assert shown["RC-1"] == "吴局长已通过" and shown["RC-3"] == "吴局长已通过"
+
+
+def test_return_button_asks_for_the_reason_and_keeps_the_buttons(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County, fake: Fake, lead: None
+) -> None:
+    rt = server.rt
+    card = claim(rt, server, fake, county)["fgj_rev"]
+    ts = int(clock().timestamp())
+    keys = [b["key"] for b in card["button_list"]]
+    asked = click(server, peer, "fgj_rev", keys[1], card["task_id"], "RC-1", ts)
+    assert "初审退回需要写明原因" in asked and "初审退回 #3 城关镇" in asked
+    a = row(rt, 3, "CGZ")
+    assert a.status == REPORTED and a.review_stage == LEAD_STAGE and decisions(rt) == []
+    drain(rt)
+    assert updates(fake) == {}  # undecided: the card keeps its buttons
+
+    # 退回 needs the reason in chat; once given, a later tap on the card shows the outcome.
+    assert "初审退回" in say(rt, "fgj_rev", "初审退回 #3 城关镇 缺少现场照片")
+    assert row(rt, 3, "CGZ").status == IN_PROGRESS
+    click(
+        server,
+        peer,
+        "fgj_head",
+        got_key(fake, "fgj_head", 0),
+        got_task(fake, "fgj_head"),
+        "RC-2",
+        ts,
+    )
+    assert decisions(rt) == [("lead_reject", "fgj_rev")]
+    drain(rt)
+    assert updates(fake) == {"RC-2": "钱科长已退回"}
+
+
+def test_another_button_on_the_same_card_is_still_heard(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County, fake: Fake, lead: None
+) -> None:
+    """退回 first (no reason, nothing recorded), then 通过 on the same card: the second
+    button is a message of its own, not a retry of the first."""
+    rt = server.rt
+    card = claim(rt, server, fake, county)["fgj_head"]
+    ts = int(clock().timestamp())
+    keys = [b["key"] for b in card["button_list"]]
+    click(server, peer, "fgj_head", keys[1], card["task_id"], "RC-1", ts)
+    assert "初审通过" in click(server, peer, "fgj_head", keys[0], card["task_id"], "RC-2", ts + 1)
+    assert decisions(rt) == [("lead_pass", "fgj_head")]
+
+
+def test_a_card_of_an_earlier_claim_never_judges_the_next_one(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County, fake: Fake, lead: None
+) -> None:
+    rt = server.rt
+    old = claim(rt, server, fake, county)["fgj_head"]
+    say(rt, "fgj_rev", "初审退回 #3 城关镇 缺少现场照片")
+    say(rt, county.liaison_many, "完成 #3 照片已补")  # a new claim, waiting for 初审 again
+    ts = int(clock().timestamp())
+    said = click(server, peer, "fgj_head", old["button_list"][0]["key"], old["task_id"], "RC-9", ts)
+    assert "上一次报告（钱科长已退回）" in said and "未作处理" in said
+    a = row(rt, 3, "CGZ")
+    assert a.status == REPORTED and a.review_stage == LEAD_STAGE  # the new claim still waits
+    assert decisions(rt) == [("lead_reject", "fgj_rev")]
+    drain(rt)
+    assert updates(fake)["RC-9"] == "钱科长已退回"
+
+
+def got_key(fake: Fake, who: str, i: int) -> str:
+    return str(cards(fake)[who]["button_list"][i]["key"])
+
+
+def got_task(fake: Fake, who: str) -> str:
+    return str(cards(fake)[who]["task_id"])
