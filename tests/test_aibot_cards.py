@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Config, load_config
+from bot.devtools.fakewecom.cards import card_problems
 from bot.runtime import Runtime
 from models import OFFICE_STAGE, AuditLog, Member, Progress, Unit
 from tests.conftest import Clock, County, LiveServer, serve_app
@@ -66,12 +67,14 @@ def click(msgid: str, userid: str, key: str, task_id: str, option: str) -> dict[
 def ask(server: LiveServer, clock: Clock, msgid: str, who: str, text: str) -> dict[str, Any]:
     reply = aibot_reply(aibot_post(server, clock, group_text(msgid, who, f"@督办助手 {text}")))
     assert reply["msgtype"] == "stream_with_template_card", reply
+    assert card_problems(reply["template_card"]) == []  # what WeCom would accept
     return reply
 
 
 def press(server: LiveServer, clock: Clock, payload: dict[str, Any]) -> dict[str, Any]:
     reply = aibot_reply(aibot_post(server, clock, payload))
     assert reply["response_type"] == "update_template_card"
+    assert card_problems(reply["template_card"]) == []
     return reply
 
 
@@ -147,3 +150,62 @@ def test_first_review_by_the_smart_robots_card(
     shown = done["template_card"]
     assert shown["card_type"] == "text_notice"  # nothing left to decide: no buttons
     assert "初审通过" in shown["sub_title_text"]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"card_type": "button_interaction", "event_key": "done", "task_id": "t"},  # no option
+        {"event_key": "done", "task_id": "t", "selected_items": {"selected_item": "x"}},
+        {
+            "event_key": "done",
+            "task_id": "t",
+            "selected_items": {
+                "selected_item": [{"question_key": "item", "option_ids": {"option_id": [{"a": 1}]}}]
+            },
+        },
+        {"event_key": "unknown", "task_id": "t", "selected_items": {}},
+        {
+            "event_key": "lead_pass",
+            "task_id": "t",
+            "selected_items": {
+                "selected_item": [{"question_key": "item", "option_ids": {"option_id": ["999999"]}}]
+            },
+        },
+    ],
+)
+def test_odd_clicks_act_on_nothing(
+    server: LiveServer, clock: Clock, county: County, event: dict[str, Any]
+) -> None:
+    payload = click("odd", county.liaison_many, "done", "t", "3")
+    payload["event"]["template_card_event"] = event
+    reply = press(server, clock, payload)
+    assert reply["template_card"]["task_id"] == "t"
+    assert count(server.rt) == 0
+
+
+def test_malformed_events_are_refused(server: LiveServer, clock: Clock, county: County) -> None:
+    payload = click("bad", county.liaison_many, "done", "t", "3")
+    payload["event"]["template_card_event"]["selected_items"] = ["x"]
+    r = aibot_post(server, clock, payload)
+    assert r.status_code == 400 and r.text.startswith("selected_items is not an object")
+    payload["event"] = "template_card_event"
+    assert aibot_post(server, clock, payload).status_code == 400
+
+
+def test_the_fake_refuses_cards_wecom_would_refuse() -> None:
+    good = {
+        "card_type": "button_interaction",
+        "main_title": {"title": "t"},
+        "task_id": "duban-1",
+        "button_list": [{"text": "通过", "key": "a"}],
+    }
+    assert card_problems(good) == []
+    assert card_problems({**good, "task_id": "带中文"}) == ["task_id: 1-128 of A-Z a-z 0-9 _ - @"]
+    seven = [{"text": str(i), "key": str(i)} for i in range(7)]
+    assert card_problems({**good, "button_list": seven}) == ["button_list: 1-6 buttons"]
+    options = [{"id": str(i), "text": "x"} for i in range(11)]
+    selection = {"question_key": "q", "option_list": options}
+    assert card_problems({**good, "button_selection": selection}) == [
+        "button_selection.option_list: 1-10 options"
+    ]

@@ -164,9 +164,12 @@ def card_click(data: dict[str, Any]) -> dict[str, str] | None:
     option = ""
     items = fields.json_object(body, "selected_items").get("selected_item")
     for item in items if isinstance(items, list) else []:
-        ids = item.get("option_ids", {}).get("option_id") if isinstance(item, dict) else None
-        if isinstance(item, dict) and item.get("question_key") == QUESTION and ids:
-            option = str(ids[0]) if isinstance(ids, list) else str(ids)
+        if not isinstance(item, dict) or item.get("question_key") != QUESTION:
+            continue
+        ids = fields.json_object(item, "option_ids").get("option_id")
+        first = ids[0] if isinstance(ids, list) and ids else ids
+        if isinstance(first, str | int) and not isinstance(first, bool):
+            option = str(first)
     return {"sender": str(who), "key": str(key), "task": str(task), "option": option}
 
 
