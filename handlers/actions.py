@@ -109,6 +109,8 @@ def claim_done(
             now=now,
             source=source,
         )
+    if cards:  # the office's supervisors get 销号 / 退回 buttons
+        enqueue_review_cards(session, a, entry, None, now, today)
     return entry
 
 

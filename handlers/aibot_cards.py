@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from handlers.lead_review import QUEUE_WORDS, waiting_for
 from handlers.parse import normalize, parse
 from handlers.render import render
-from handlers.review_cards import DECISIONS, claim_command
+from handlers.review_cards import DECISIONS, STAGE_BUTTONS, claim_command
 from models import OPEN_STATUSES, Assignment, Member, Progress, Task
 
 # WeCom: a drop-down holds 1–10 options; a card's sub-title should stay within 112 characters,
@@ -69,7 +69,7 @@ def _card(
     selected: str = "",
 ) -> dict[str, Any]:
     data = {"kind": kind, "count": len(options) + more, "more": more}
-    keys = ITEM_ACTIONS if kind == "items" else DECISIONS
+    keys = ITEM_ACTIONS if kind == "items" else STAGE_BUTTONS["lead"]
     labels = render("aibot_card_buttons", data, today=today).strip().split("|")
     sub = outcome or render("aibot_card_hint", data, today=today).strip()
     if len(sub) > SUBTITLE_MAX:
@@ -170,7 +170,7 @@ def updated_card(
     """The clicked card as it stands now — items still open (or claims still waiting) and
     the outcome in its sub-title; when nothing is left, a card without buttons to press."""
     member = _member(session, userid)
-    kind = "claims" if action in DECISIONS else "items"
+    kind = "claims" if action in STAGE_BUTTONS["lead"] else "items"
     card = None
     if member is not None:
         card = _build(session, member, kind, task_id, today, outcome=outcome, selected=option)

@@ -18,7 +18,7 @@ from handlers.base import Context, Reply
 from handlers.parse import normalize
 from handlers.render import render
 from handlers.review import units_named
-from handlers.review_cards import FIRST_REVIEW_ROLES
+from handlers.review_cards import FIRST_REVIEW_ROLES, current_claim, enqueue_review_cards
 from models import (
     IN_PROGRESS,
     LEAD_STAGE,
@@ -106,8 +106,10 @@ def pass_first_review(
     now: dt.datetime,
     today: dt.date,
     source: str,
+    cards: bool = False,
 ) -> None:
-    """初审通过: the claim moves on to the office, which is told the lead unit vouched for it."""
+    """初审通过: the claim moves on to the office, which is told the lead unit vouched for it
+    (and, with the self-built app, its supervisors get 销号 / 退回 cards)."""
     a.review_stage = OFFICE_STAGE
     a.review_stage_at = now
     _record(
@@ -131,6 +133,9 @@ def pass_first_review(
             now=now,
             source=source,
         )
+    claim = current_claim(session, a) if cards else None
+    if claim is not None:
+        enqueue_review_cards(session, a, claim, None, now, today, vouched=True)
 
 
 def return_first_review(
@@ -247,6 +252,7 @@ class FirstReviewHandler:
                 now=ctx.now,
                 today=ctx.today,
                 source=ctx.source,
+                cards=ctx.cards,
             )
             return Reply("first_review_passed", {"a": a, "note": note})
         if not note:

@@ -1,11 +1,12 @@
-"""初审 by card button: when a done claim waits for the lead unit (牵头单位), each of its
-reviewers gets a 按钮交互型 card with 通过 / 退回 in the self-built app.
+"""Review by card button: when a done claim waits for the lead unit (牵头单位), each of its
+reviewers gets a 按钮交互型 card with 通过 / 退回 in the self-built app; when it reaches the
+office, each of the office's supervisors gets one with 销号 / 退回.
 
 A button's key carries the claim (the done entry's id), not the task, so a click on an old
 card can never act on a later claim of the same item. The click is turned into the chat
 command (`初审通过 #12 FGJ`) by bot/inbound/callbacks/wecom.py and goes through the same
 handler, checks and audit as typed text; 退回 needs a reason, so that click only answers how
-to give one in chat."""
+to give one in chat (so does the office's 退回)."""
 
 from __future__ import annotations
 
@@ -26,21 +27,47 @@ FIRST_REVIEW_ROLES = ("reviewer", "head", "leader")
 # WeCom: a card's main title is at most 26 characters.
 TITLE_MAX = 26
 PASS, REJECT = "lead_pass", "lead_reject"
-DECISIONS = (PASS, REJECT)
+CLOSE, OFFICE_REJECT = "office_close", "office_reject"
+# Button → (chat command, the audit action it leads to, stage).
+BUTTONS = {
+    PASS: ("初审通过", "lead_pass", "lead"),
+    REJECT: ("初审退回", "lead_reject", "lead"),
+    CLOSE: ("销号", "close", "office"),
+    OFFICE_REJECT: ("退回", "reject", "office"),
+}
+DECISIONS = tuple(BUTTONS)
+STAGE_BUTTONS = {"lead": (PASS, REJECT), "office": (CLOSE, OFFICE_REJECT)}
 
 
 def reviewers_of(unit: Unit) -> list[Member]:
     return [m for m in unit.members if m.active and any(m.has_role(r) for r in FIRST_REVIEW_ROLES)]
 
 
-def review_task_id(claim: Progress, userid: str) -> str:
-    """One card per claim and reviewer (WeCom: at most 128 of [A-Za-z0-9_-@])."""
+def office_supervisors(session: Session) -> list[Member]:
+    return [
+        m
+        for u in session.scalars(select(Unit).where(Unit.kind == "office").order_by(Unit.id))
+        for m in u.members
+        if m.active and m.is_supervisor
+    ]
+
+
+def review_task_id(claim: Progress, userid: str, stage: str) -> str:
+    """One card per claim, stage and reviewer (WeCom: at most 128 of [A-Za-z0-9_-@])."""
     who = hashlib.sha1(userid.encode()).hexdigest()[:12]
-    return f"duban-lead-{claim.id}-{who}"
+    return f"duban-{stage}-{claim.id}-{who}"
 
 
-def review_card(a: Assignment, claim: Progress, userid: str, today: dt.date) -> dict[str, Any]:
-    data = {"a": a, "claim": claim}
+def review_card(
+    a: Assignment,
+    claim: Progress,
+    userid: str,
+    today: dt.date,
+    stage: str = "lead",
+    vouched: bool = False,
+) -> dict[str, Any]:
+    data = {"a": a, "claim": claim, "stage": stage, "vouched": vouched}
+    keys = STAGE_BUTTONS[stage]
     labels = render("review_card_buttons", data, today=today).strip().split("|")
     return {
         "card_type": "button_interaction",
@@ -48,24 +75,33 @@ def review_card(a: Assignment, claim: Progress, userid: str, today: dt.date) -> 
             "title": render("review_card_title", data, today=today).strip()[:TITLE_MAX],
             "desc": render("review_card_desc", data, today=today).strip(),
         },
-        "task_id": review_task_id(claim, userid),
+        "task_id": review_task_id(claim, userid, stage),
         "button_list": [
-            {"text": label, "style": 1 if key == PASS else 2, "key": f"{key}:{claim.id}"}
-            for key, label in zip(DECISIONS, labels, strict=True)
+            {"text": label, "style": 1 if key == keys[0] else 2, "key": f"{key}:{claim.id}"}
+            for key, label in zip(keys, labels, strict=True)
         ],
     }
 
 
 def enqueue_review_cards(
-    session: Session, a: Assignment, claim: Progress, lead: Unit, now: dt.datetime, today: dt.date
+    session: Session,
+    a: Assignment,
+    claim: Progress,
+    lead: Unit | None,
+    now: dt.datetime,
+    today: dt.date,
+    vouched: bool = False,
 ) -> int:
-    """A card to each of the lead unit's reviewers; the group notice is unchanged. Returns
-    the number of cards queued (none again for the same claim)."""
+    """A card to each of the lead unit's reviewers (`lead`), or with no lead unit to decide
+    to each of the office's supervisors; the group notices are unchanged. Returns the number
+    of cards queued (none again for the same claim and stage)."""
+    stage = "lead" if lead is not None else "office"
+    reviewers = reviewers_of(lead) if lead is not None else office_supervisors(session)
     queued = 0
-    for m in reviewers_of(lead):
+    for m in reviewers:
         row = enqueue(
             session,
-            dedupe_key=f"lead-card:{claim.id}:{m.userid}",
+            dedupe_key=f"{stage}-card:{claim.id}:{m.userid}",
             channel="app",
             target=m.userid,
             content="",
@@ -74,9 +110,18 @@ def enqueue_review_cards(
             source=f"claim:{claim.id}",
         )
         if row is not None:
-            row.payload = {"template_card": review_card(a, claim, m.userid, today)}
+            row.payload = {"template_card": review_card(a, claim, m.userid, today, stage, vouched)}
             queued += 1
     return queued
+
+
+def current_claim(session: Session, a: Assignment) -> Progress | None:
+    return session.scalar(
+        select(Progress)
+        .where(Progress.assignment_id == a.id, Progress.kind == "done")
+        .order_by(Progress.id.desc())
+        .limit(1)
+    )
 
 
 def claim_command(session: Session, action: str, claim_id: int) -> str | None:
@@ -94,13 +139,15 @@ def claim_command(session: Session, action: str, claim_id: int) -> str | None:
     if latest != claim.id:
         return None
     a = claim.assignment
-    word = "初审通过" if action == PASS else "初审退回"
-    return f"{word} #{a.task.code} {a.unit.code}"
+    return f"{BUTTONS[action][0]} #{a.task.code} {a.unit.code}"
 
 
-def decision_label(session: Session, claim_id: int, today: dt.date) -> str | None:
-    """What a review card shows once the claim is decided — who passed or returned it — or
-    None while it still waits (the buttons stay)."""
+def decision_label(
+    session: Session, claim_id: int, today: dt.date, stage: str = "lead"
+) -> str | None:
+    """What a review card of `stage` shows once the claim is decided there — who passed,
+    closed or returned it — or None while it still waits (the buttons stay)."""
+    audited = [BUTTONS[k][1] for k in STAGE_BUTTONS[stage]]
     claim = session.get(Progress, claim_id)
     if claim is None:
         return None
@@ -109,7 +156,7 @@ def decision_label(session: Session, claim_id: int, today: dt.date) -> str | Non
         .where(
             AuditLog.entity == "assignment",
             AuditLog.entity_id == claim.assignment_id,
-            AuditLog.action.in_(DECISIONS),
+            AuditLog.action.in_(audited),
             AuditLog.at >= claim.created_at,
         )
         .order_by(AuditLog.id)
@@ -122,8 +169,11 @@ def decision_label(session: Session, claim_id: int, today: dt.date) -> str | Non
     return render("review_card_decided", data, today=today).strip()
 
 
-def stale_reply(session: Session, claim_id: int, today: dt.date) -> str:
+def stage_of(action: str) -> str:
+    return BUTTONS[action][2]
+
+
+def stale_reply(session: Session, claim_id: int, today: dt.date, stage: str = "lead") -> str:
     """The answer to a click on a card whose claim is no longer the item's current one."""
-    return render(
-        "review_card_stale", {"decided": decision_label(session, claim_id, today)}, today=today
-    ).strip()
+    decided = decision_label(session, claim_id, today, stage)
+    return render("review_card_stale", {"decided": decided}, today=today).strip()

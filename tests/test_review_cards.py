@@ -5,6 +5,7 @@ chat, and the card is updated to say who decided — also when someone else deci
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,13 +70,13 @@ def lead(rt: Runtime, county: County) -> None:
         s.commit()
 
 
-def cards(fake: Fake) -> dict[str, dict[str, Any]]:
-    """The review cards delivered, by recipient."""
+def cards(fake: Fake, stage: str = "lead") -> dict[str, dict[str, Any]]:
+    """The review cards of `stage` delivered, by recipient."""
     out: dict[str, dict[str, Any]] = {}
     for d in fake.delivered():
         body: Any = d["body"]
         if d["endpoint"] == "message/send" and body["msgtype"] == "template_card":
-            if body["template_card"]["task_id"].startswith("duban-lead-"):
+            if body["template_card"]["task_id"].startswith(f"duban-{stage}-"):
                 out[body["touser"]] = body["template_card"]
     return out
 
@@ -110,7 +111,11 @@ def claim(rt: Runtime, server: LiveServer, fake: Fake, county: County) -> dict[s
 def click(
     server: LiveServer, peer: WecomPeer, who: str, key: str, task: str, code: str, ts: int
 ) -> str:
-    return peer.read_reply(post(server, peer, click_xml(who, key, task, code, ts), ts).text)
+    """The text answered to the click (the reply's Content)."""
+    xml = peer.read_reply(post(server, peer, click_xml(who, key, task, code, ts), ts).text)
+    found = re.search(r"<Content><!\[CDATA\[(.*?)\]\]></Content>", xml, re.S)
+    assert found, xml
+    return found.group(1)
 
 
 def test_pass_button_acts_once_and_the_other_reviewer_sees_who_decided(
@@ -216,3 +221,54 @@ def got_key(fake: Fake, who: str, i: int) -> str:
 
 def got_task(fake: Fake, who: str) -> str:
     return str(cards(fake)[who]["task_id"])
+
+
+def test_the_office_gets_close_cards_once_a_claim_reaches_it(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County, fake: Fake, lead: None
+) -> None:
+    """Without a lead unit the claim goes straight to the office; with one, after 初审通过.
+    销号 by button acts once and the card says who closed it."""
+    rt = server.rt
+    assert "已收到" in say(rt, county.liaison_many, "完成 #2 已办结")  # #2: no lead review
+    drain(rt)
+    got = cards(fake, "office")
+    assert set(got) == {county.supervisor}
+    card = got[county.supervisor]
+    assert [b["text"] for b in card["button_list"]] == ["销号", "退回"]
+    assert "牵头单位" not in card["main_title"]["desc"]
+    ts = int(clock().timestamp())
+    key, task = card["button_list"][0]["key"], card["task_id"]
+    closed = click(server, peer, county.supervisor, key, task, "RC-1", ts)
+    assert click(server, peer, county.supervisor, key, task, "RC-1", ts) == closed  # retry
+    assert "销号" in closed and row(rt, 2, "CGZ").status == "closed"
+    with rt.sessions() as s:
+        assert len(s.scalars(select(AuditLog).where(AuditLog.action == "close")).all()) == 1
+        name = s.scalars(select(Member.name).where(Member.userid == county.supervisor)).one()
+    drain(rt)
+    assert updates(fake)["RC-1"] == f"{name}已销号"
+
+    # #3 is under two-level review: the office's card comes only after 初审通过.
+    say(rt, county.liaison_many, "完成 #3 通道已清理")
+    drain(rt)
+    before = len(cards(fake, "office"))
+    lead_card = cards(fake)["fgj_head"]
+    click(
+        server,
+        peer,
+        "fgj_head",
+        lead_card["button_list"][0]["key"],
+        lead_card["task_id"],
+        "RC-2",
+        ts,
+    )
+    drain(rt)
+    office = [
+        d["body"]["template_card"]  # type: ignore[index]
+        for d in fake.delivered()
+        if d["endpoint"] == "message/send"
+        and d["body"]["msgtype"] == "template_card"  # type: ignore[index]
+        and d["body"]["template_card"]["task_id"].startswith("duban-office-")  # type: ignore[index]
+    ]
+    assert before == 1 and len(office) == 2
+    assert office[1]["main_title"]["title"].startswith("销号 #3")
+    assert "牵头单位已初审通过" in office[1]["main_title"]["desc"]

@@ -151,6 +151,8 @@ class FakeWecom:
 def _content(body: dict[str, Any]) -> str:
     kind = body.get("msgtype", "")
     part = body.get(kind) or {}
+    if kind == "template_card":  # a card has no text: the whole card is what repeats
+        return json.dumps(part, sort_keys=True, ensure_ascii=False)
     return str(part.get("content", "")) if isinstance(part, dict) else ""
 
 

@@ -29,7 +29,7 @@ from bot.inbound.callbacks.common import (
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier
 from bot.inbound.pipeline import DB_ERRORS
 from handlers.aibot_cards import QUESTION, card_for_message, click_command, updated_card
-from handlers.review_cards import DECISIONS, stale_reply
+from handlers.review_cards import DECISIONS, stage_of, stale_reply
 
 bp = Blueprint("aibot_callback", __name__)
 MENTION = re.compile(r"^\s*(@\S+\s*)+")
@@ -191,7 +191,7 @@ def _card(rt: Any, v: Verifier, click: dict[str, str]) -> Response:
         today = rt.now().astimezone(rt.tz).date()
         with rt.sessions() as s:
             if text is None and action in DECISIONS and option.isdigit():
-                outcome = stale_reply(s, int(option), today)
+                outcome = stale_reply(s, int(option), today, stage_of(action))
             card = updated_card(s, sender, action, task, option, outcome, today)
     except (DatabaseUnavailable, *DB_ERRORS):
         return unavailable("aibot", key)

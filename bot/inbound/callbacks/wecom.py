@@ -23,7 +23,13 @@ from bot.inbound.callbacks.common import (
     wecom_verifier,
 )
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
-from handlers.review_cards import DECISIONS, claim_command, decision_label, stale_reply
+from handlers.review_cards import (
+    DECISIONS,
+    claim_command,
+    decision_label,
+    stage_of,
+    stale_reply,
+)
 from models import InboundMessage, Progress
 from models.outbox import enqueue
 
@@ -160,7 +166,8 @@ def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: st
             with rt.sessions() as s:
                 text = claim_command(s, action, int(ref))
                 if text is None:  # its claim was decided and the item claimed again
-                    stale = stale_reply(s, int(ref), rt.now().astimezone(rt.tz).date())
+                    today = rt.now().astimezone(rt.tz).date()
+                    stale = stale_reply(s, int(ref), today, stage_of(action))
         else:
             text = CARD_COMMANDS[action].format(ref=ref)
         # A stale card acts on nothing: it is told so, and its update says who decided.
@@ -170,7 +177,7 @@ def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: st
             else stale
         )
         if code and action in DECISIONS:
-            enqueue_review_card_update(rt, key, code, sender, int(ref))
+            enqueue_review_card_update(rt, key, code, sender, int(ref), stage_of(action))
         elif code:
             enqueue_card_update(rt, key, code, sender, action)
     except DatabaseUnavailable:
@@ -182,12 +189,14 @@ def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: st
     return Response(encrypted, mimetype="application/xml")
 
 
-def enqueue_review_card_update(rt: Any, key: str, code: str, sender: str, claim_id: int) -> None:
+def enqueue_review_card_update(
+    rt: Any, key: str, code: str, sender: str, claim_id: int, stage: str
+) -> None:
     """Once the claim is decided — by this click or earlier by someone else — the card says
     who decided; while it waits (a 退回 click without a reason) the buttons stay. Keyed by
     the response code, which WeCom gives anew per click and repeats on a retry."""
     with rt.sessions() as s:
-        label = decision_label(s, claim_id, rt.now().astimezone(rt.tz).date())
+        label = decision_label(s, claim_id, rt.now().astimezone(rt.tz).date(), stage)
         if label is None:
             return
         row = enqueue(
