@@ -14,7 +14,17 @@ from sqlalchemy import func, select
 
 from bot.config import Config, load_config
 from bot.runtime import Runtime
-from models import IN_PROGRESS, LEAD_STAGE, OFFICE_STAGE, REPORTED, AuditLog, Member, Progress, Unit
+from models import (
+    IN_PROGRESS,
+    LEAD_STAGE,
+    OFFICE_STAGE,
+    REPORTED,
+    AuditLog,
+    Member,
+    Outbox,
+    Progress,
+    Unit,
+)
 from tests.conftest import WINDOW, Clock, County, Fake, LiveServer, serve_app
 from tests.test_cards import CORP, VECTORS, click_xml, drain, post
 from tests.test_handlers import say
@@ -272,3 +282,23 @@ def test_the_office_gets_close_cards_once_a_claim_reaches_it(
     assert before == 1 and len(office) == 2
     assert office[1]["main_title"]["title"].startswith("销号 #3")
     assert "牵头单位已初审通过" in office[1]["main_title"]["desc"]
+
+
+def test_a_pass_on_the_dashboard_also_sends_the_office_its_card(
+    rt: Runtime, county: County, lead: None
+) -> None:
+    from tests.test_lead_review import web_login
+    from tests.test_web import csrf
+
+    say(rt, county.liaison_many, "完成 #3 通道已清理")
+    head = web_login(rt, "fgj", "fgj_head")
+    ok = head.post(
+        "/task/3/review",
+        data={"csrf_token": csrf(head, "/task/3"), "unit": "CGZ", "action": "lead_pass"},
+    )
+    assert ok.status_code == 302
+    with rt.sessions() as s:
+        rows = s.scalars(select(Outbox).where(Outbox.dedupe_key.like("office-card:%"))).all()
+        assert [r.target for r in rows] == [county.supervisor]
+        card = rows[0].payload["template_card"]
+    assert "牵头单位已初审通过" in card["main_title"]["desc"]
