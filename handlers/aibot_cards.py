@@ -21,7 +21,7 @@ from handlers.lead_review import QUEUE_WORDS, waiting_for
 from handlers.parse import normalize, parse
 from handlers.render import render
 from handlers.review_cards import DECISIONS, STAGE_BUTTONS, claim_command
-from models import OPEN_STATUSES, Assignment, Member, Progress, Task
+from models import OPEN_STATUSES, Assignment, Member, Progress, Task, Unit
 
 # WeCom: a drop-down holds 1–10 options; a card's sub-title should stay within 112 characters,
 # its main title within 26, an option's text within 10.
@@ -101,7 +101,14 @@ def _items_options(session: Session, member: Member) -> tuple[list[dict[str, str
     for a in rows:  # a recurring duty has a row per occurrence: one option per task
         if a.task.code not in seen:
             seen.add(a.task.code)
-            options.append(_option(a.task.code, f"#{a.task.code} {a.task.content}"))
+            # The option names the unit too: in a group anyone may tap the card, and a tap
+            # must never report on the tapper's own item of the same number.
+            options.append(
+                {
+                    **_option(a.task.code, f"#{a.task.code} {a.task.content}"),
+                    "id": f"{a.task.code}-{a.unit_id}",
+                }
+            )
     return options[:OPTIONS_MAX], max(len(options) - OPTIONS_MAX, 0)
 
 
@@ -146,16 +153,23 @@ def card_for_message(
     return _build(session, member, kind, card_task_id(msg_key), today)
 
 
-def click_command(session: Session, action: str, option: str) -> str | None:
-    """The chat command a click stands for, or None (unknown button, no option, a claim
-    decided and claimed again since the card was made)."""
-    if not option.isdigit():
-        return None
-    if action in ITEM_COMMANDS:
-        return ITEM_COMMANDS[action].format(ref=int(option))
-    if action in DECISIONS:
-        return claim_command(session, action, int(option))
-    return None
+def click_command(
+    session: Session, userid: str, action: str, option: str, today: dt.date
+) -> tuple[str | None, str]:
+    """(the chat command a click stands for, or None; what to say when it stands for none).
+    None: an unknown button, no option, an item of another unit, a claim decided and
+    claimed again since the card was made."""
+    if action in DECISIONS and option.isdigit():
+        return claim_command(session, action, int(option)), ""
+    code, _, unit_id = option.partition("-")
+    if action not in ITEM_COMMANDS or not (code.isdigit() and unit_id.isdigit()):
+        return None, ""
+    member = _member(session, userid)
+    if member is not None and member.unit_id != int(unit_id):
+        unit = session.get(Unit, int(unit_id))
+        data = {"unit": unit.name if unit is not None else "", "mine": member.unit.name}
+        return None, render("aibot_card_other_unit", data, today=today).strip()
+    return ITEM_COMMANDS[action].format(ref=int(code)), ""
 
 
 def updated_card(

@@ -82,6 +82,15 @@ def options(card: dict[str, Any]) -> list[str]:
     return [o["id"] for o in card["button_selection"]["option_list"]]
 
 
+def codes(card: dict[str, Any]) -> set[str]:
+    """The task codes of an items card's options (`code-unit id`)."""
+    return {i.partition("-")[0] for i in options(card)}
+
+
+def option_for(card: dict[str, Any], code: int) -> str:
+    return next(i for i in options(card) if i.startswith(f"{code}-"))
+
+
 def count(rt: Runtime, *where: Any) -> int:
     with rt.sessions() as s:
         return int(s.scalar(select(func.count()).select_from(Progress).where(*where)) or 0)
@@ -95,25 +104,27 @@ def test_task_list_comes_with_a_card_and_a_click_reports_once(
     assert "城关镇" in reply["stream"]["content"] and reply["stream"]["finish"] is True
     card = reply["template_card"]
     assert card["card_type"] == "button_interaction"
-    assert set(options(card)) == {"1", "2", "3"}
+    assert codes(card) == {"1", "2", "3"}
     assert [b["key"] for b in card["button_list"]] == ["done", "progress", "extension"]
     assert [b["text"] for b in card["button_list"]] == ["已完成", "报进度", "申请延期"]
     task = card["task_id"]
     assert task.startswith("duban-ai-") and len(task) <= 128
 
-    tap = click("e1", county.liaison_many, "done", task, "3")
+    tap = click("e1", county.liaison_many, "done", task, option_for(card, 3))
     first = press(server, clock, tap)
     assert press(server, clock, tap) == first  # WeCom's retry of the same event
-    press(server, clock, click("e2", county.liaison_many, "done", task, "3"))  # a second tap
+    press(server, clock, click("e2", county.liaison_many, "done", task, option_for(card, 3)))
     assert count(rt, Progress.kind == "done") == 1
     assert row(rt, 3, "CGZ").status == "reported"
     updated = first["template_card"]
     assert first["userids"] == [county.liaison_many] and updated["task_id"] == task
     assert "已收到" in updated["sub_title_text"] and len(updated["sub_title_text"]) <= 112
-    assert set(options(updated)) == {"1", "2"}  # the reported item left the drop-down
+    assert codes(updated) == {"1", "2"}  # the reported item left the drop-down
 
     # Another choice on the same card is a message of its own: 报进度 asks for the figure.
-    asked = press(server, clock, click("e3", county.liaison_many, "progress", task, "2"))
+    asked = press(
+        server, clock, click("e3", county.liaison_many, "progress", task, option_for(card, 2))
+    )
     assert "进度" in asked["template_card"]["sub_title_text"]
     assert count(rt, Progress.kind == "progress") == 0
 
@@ -209,3 +220,24 @@ def test_the_fake_refuses_cards_wecom_would_refuse() -> None:
     assert card_problems({**good, "button_selection": selection}) == [
         "button_selection.option_list: 1-10 options"
     ]
+
+
+def test_a_tap_by_another_units_member_records_nothing(
+    server: LiveServer, clock: Clock, county: County
+) -> None:
+    """In a group anyone may tap the card: 城关镇's #1 tapped by a member of a unit that also
+    has a #1 must not report that unit's #1."""
+    rt = server.rt
+    card = ask(server, clock, "m1", county.liaison_many, "任务")["template_card"]
+    with rt.sessions() as s:
+        other = s.scalars(
+            select(Member)
+            .where(Member.userid != county.liaison_many, Member.active)
+            .join(Member.unit)
+            .where(Unit.code != "CGZ")
+        ).first()
+        assert other is not None
+        userid = other.userid
+    reply = press(server, clock, click("x1", userid, "done", card["task_id"], option_for(card, 1)))
+    assert "城关镇的事项，没有记录" in reply["template_card"]["sub_title_text"]
+    assert count(rt) == 0

@@ -183,12 +183,11 @@ def _card(rt: Any, v: Verifier, click: dict[str, str]) -> Response:
     if len(key) > fields.KEY_MAX:  # WeCom allows long button keys; the column does not
         key = "aibot:card:" + hashlib.sha256(key.encode()).hexdigest()
     try:
+        today = rt.now().astimezone(rt.tz).date()
         with rt.sessions() as s:
-            text = click_command(s, action, option)
-        outcome = ""
+            text, outcome = click_command(s, sender, action, option, today)
         if text is not None:
             outcome = answer("aibot", sender=sender, text=text, msg_key=key, msg_type="event")
-        today = rt.now().astimezone(rt.tz).date()
         with rt.sessions() as s:
             if text is None and action in DECISIONS and option.isdigit():
                 outcome = stale_reply(s, int(option), today, stage_of(action))
