@@ -36,6 +36,7 @@ BUTTONS = {
     OFFICE_REJECT: ("退回", "reject", "office"),
 }
 DECISIONS = tuple(BUTTONS)
+RETURNS = (REJECT, OFFICE_REJECT)
 STAGE_BUTTONS = {"lead": (PASS, REJECT), "office": (CLOSE, OFFICE_REJECT)}
 
 
@@ -58,6 +59,37 @@ def review_task_id(claim: Progress, userid: str, stage: str) -> str:
     return f"duban-{stage}-{claim.id}-{who}"
 
 
+# The drop-down of a review card: why 退回. WeCom always has one option chosen (the first by
+# default), so the first one means "I will write it in chat" and a tap on 通过 ignores it.
+REASON_QUESTION = "reason"
+IN_CHAT = "chat"
+
+
+def return_reasons(today: dt.date) -> list[str]:
+    """The common reasons offered on a review card (template `review_reasons`)."""
+    return [r for r in render("review_reasons", {}, today=today).strip().split("|") if r]
+
+
+def reason_selection(today: dt.date) -> dict[str, Any]:
+    reasons = return_reasons(today)
+    options = [{"id": IN_CHAT, "text": render("review_reason_in_chat", {}, today=today).strip()}]
+    options += [{"id": f"r{i}", "text": r} for i, r in enumerate(reasons, 1)]
+    return {
+        "question_key": REASON_QUESTION,
+        "title": render("review_reason_title", {}, today=today).strip(),
+        "option_list": options,
+        "selected_id": IN_CHAT,
+    }
+
+
+def chosen_reason(option: str, today: dt.date) -> str:
+    """The reason an option of the drop-down stands for; "" for 在对话中写明 or anything else."""
+    reasons = return_reasons(today)
+    if option.startswith("r") and option[1:].isdigit() and 1 <= int(option[1:]) <= len(reasons):
+        return reasons[int(option[1:]) - 1]
+    return ""
+
+
 def review_card(
     a: Assignment,
     claim: Progress,
@@ -75,6 +107,7 @@ def review_card(
             "title": render("review_card_title", data, today=today).strip()[:TITLE_MAX],
             "desc": render("review_card_desc", data, today=today).strip(),
         },
+        "button_selection": reason_selection(today),
         "task_id": review_task_id(claim, userid, stage),
         "button_list": [
             {"text": label, "style": 1 if key == keys[0] else 2, "key": f"{key}:{claim.id}"}

@@ -302,3 +302,62 @@ def test_a_pass_on_the_dashboard_also_sends_the_office_its_card(
         assert [r.target for r in rows] == [county.supervisor]
         card = rows[0].payload["template_card"]
     assert "牵头单位已初审通过" in card["main_title"]["desc"]
+
+
+def reason_click(who: str, key: str, task: str, code: str, ts: int, option: str) -> str:
+    """A click on a review card with an option chosen in its 退回原因 drop-down."""
+    selected = (
+        "<SelectedItems><SelectedItem><QuestionKey><![CDATA[reason]]></QuestionKey>"
+        f"<OptionIds><OptionId><![CDATA[{option}]]></OptionId></OptionIds>"
+        "</SelectedItem></SelectedItems>"
+    )
+    return click_xml(who, key, task, code, ts).replace("<AgentID>", selected + "<AgentID>")
+
+
+def test_return_with_a_reason_from_the_drop_down_acts_once(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County, fake: Fake, lead: None
+) -> None:
+    rt = server.rt
+    card = claim(rt, server, fake, county)["fgj_head"]
+    selection = card["button_selection"]
+    assert selection["question_key"] == "reason" and selection["selected_id"] == "chat"
+    texts = {o["id"]: o["text"] for o in selection["option_list"]}
+    assert texts["chat"] == "在对话中写明" and texts["r1"] == "佐证材料不全"
+    ts = int(clock().timestamp())
+    reject, task = card["button_list"][1]["key"], card["task_id"]
+
+    # 在对话中写明 (the default) asks in chat, as before; a chosen reason returns the claim.
+    xml = reason_click("fgj_head", reject, task, "RC-1", ts, "chat")
+    assert "写明原因" in peer.read_reply(post(server, peer, xml, ts).text)
+    xml = reason_click("fgj_head", reject, task, "RC-2", ts, "r1")
+    first = peer.read_reply(post(server, peer, xml, ts).text)
+    peer.read_reply(post(server, peer, xml, ts).text)  # WeCom's retry
+    assert "佐证材料不全" in first
+    assert row(rt, 3, "CGZ").status == IN_PROGRESS
+    assert decisions(rt) == [("lead_reject", "fgj_head")]
+    with rt.sessions() as s:
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "lead_reject")).one()
+        assert entry.detail["reason"] == "佐证材料不全"
+    drain(rt)
+    assert updates(fake) == {"RC-2": "吴局长已退回"}
+
+
+def test_pass_ignores_the_reason_drop_down_and_the_office_returns_with_one(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County, fake: Fake, lead: None
+) -> None:
+    rt = server.rt
+    card = claim(rt, server, fake, county)["fgj_head"]
+    ts = int(clock().timestamp())
+    xml = reason_click("fgj_head", card["button_list"][0]["key"], card["task_id"], "RC-1", ts, "r2")
+    assert "初审通过" in peer.read_reply(post(server, peer, xml, ts).text)
+    assert row(rt, 3, "CGZ").review_stage == OFFICE_STAGE
+    drain(rt)
+    office = cards(fake, "office")[county.supervisor]
+    xml = reason_click(
+        county.supervisor, office["button_list"][1]["key"], office["task_id"], "RC-3", ts, "r4"
+    )
+    assert "已退回" in peer.read_reply(post(server, peer, xml, ts).text)
+    assert row(rt, 3, "CGZ").status == IN_PROGRESS
+    with rt.sessions() as s:
+        entry = s.scalars(select(AuditLog).where(AuditLog.action == "reject")).one()
+        assert entry.detail["reason"] == "完成情况不实"

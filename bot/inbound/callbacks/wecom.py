@@ -25,6 +25,9 @@ from bot.inbound.callbacks.common import (
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
 from handlers.review_cards import (
     DECISIONS,
+    REASON_QUESTION,
+    RETURNS,
+    chosen_reason,
     claim_command,
     decision_label,
     stage_of,
@@ -148,7 +151,21 @@ def card_click(plain: str) -> dict[str, str] | None:
     fields = ("FromUserName", "ToUserName", "EventKey", "TaskId", "ResponseCode")
     if not all(data.get(f) for f in fields[:4]):
         return None
-    return {f: str(data.get(f) or "") for f in fields}
+    return {**{f: str(data.get(f) or "") for f in fields}, "Reason": _selected_reason(data)}
+
+
+def _selected_reason(data: dict[str, Any]) -> str:
+    """The option chosen in a review card's 退回原因 drop-down (SelectedItems), or ""."""
+    items = (data.get("SelectedItems") or {}) if isinstance(data.get("SelectedItems"), dict) else {}
+    chosen = items.get("SelectedItem")
+    for item in chosen if isinstance(chosen, list) else [chosen]:
+        if not isinstance(item, dict) or item.get("QuestionKey") != REASON_QUESTION:
+            continue
+        ids = item.get("OptionIds")
+        option = ids.get("OptionId") if isinstance(ids, dict) else None
+        option = option[0] if isinstance(option, list) and option else option
+        return option if isinstance(option, str) else ""
+    return ""
 
 
 def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: str) -> Response:
@@ -160,13 +177,18 @@ def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: st
         return Response("", mimetype="text/plain")
     key = f"wecom:card:{click['TaskId']}:{action}"
     sender, code = click["FromUserName"], click["ResponseCode"]
+    today = rt.now().astimezone(rt.tz).date()
+    reason = chosen_reason(click["Reason"], today) if action in RETURNS else ""
+    if reason:  # 退回 with a reason from the drop-down: a message of its own
+        key = f"{key}:{click['Reason']}"
     try:
         stale = ""
-        if action in DECISIONS:  # 初审 通过 / 退回 on a claim (handlers/review_cards.py)
+        if action in DECISIONS:  # 初审/销号 通过 / 退回 on a claim (handlers/review_cards.py)
             with rt.sessions() as s:
                 text = claim_command(s, action, int(ref))
+                if text is not None and reason:
+                    text = f"{text} {reason}"
                 if text is None:  # its claim was decided and the item claimed again
-                    today = rt.now().astimezone(rt.tz).date()
                     stale = stale_reply(s, int(ref), today, stage_of(action))
         else:
             text = CARD_COMMANDS[action].format(ref=ref)
