@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.inbound.callbacks.common import (
     wecom_verifier,
 )
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
+from bot.inbound.pipeline import DB_ERRORS
 from handlers.review_cards import (
     DECISIONS,
     REASON_QUESTION,
@@ -202,7 +204,7 @@ def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: st
             enqueue_review_card_update(rt, key, code, sender, int(ref), stage_of(action))
         elif code:
             enqueue_card_update(rt, key, code, sender, action)
-    except DatabaseUnavailable:
+    except (DatabaseUnavailable, *DB_ERRORS):
         return unavailable("wecom", key)
     if not reply_text:
         return Response("", mimetype="text/plain")
@@ -223,7 +225,8 @@ def enqueue_review_card_update(
             return
         row = enqueue(
             s,
-            dedupe_key=f"card-update:{code}",
+            # WeCom does not bound a response code's length; the key column is 191 long.
+            dedupe_key=f"card-update:{hashlib.sha256(code.encode()).hexdigest()}",
             channel="card_update",
             target=code,
             content="",
