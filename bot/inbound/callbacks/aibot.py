@@ -170,7 +170,14 @@ def card_click(data: dict[str, Any]) -> dict[str, str] | None:
         first = ids[0] if isinstance(ids, list) and ids else ids
         if isinstance(first, str | int) and not isinstance(first, bool):
             option = str(first)
-    return {"sender": str(who), "key": str(key), "task": str(task), "option": option}
+    url = data.get("response_url")  # refused above unless text
+    return {
+        "sender": str(who),
+        "key": str(key),
+        "task": str(task),
+        "option": option,
+        "response_url": url if isinstance(url, str) else "",
+    }
 
 
 def _card(rt: Any, v: Verifier, click: dict[str, str]) -> Response:
@@ -187,7 +194,15 @@ def _card(rt: Any, v: Verifier, click: dict[str, str]) -> Response:
         with rt.sessions() as s:
             text, outcome = click_command(s, sender, action, option, today)
         if text is not None:
-            outcome = answer("aibot", sender=sender, text=text, msg_key=key, msg_type="event")
+            # When the click is left to the worker (busy), its answer goes by response_url.
+            outcome = answer(
+                "aibot",
+                sender=sender,
+                text=text,
+                msg_key=key,
+                msg_type="event",
+                response_url=click["response_url"] or None,
+            )
         with rt.sessions() as s:
             if text is None and action in DECISIONS and option.isdigit():
                 outcome = stale_reply(s, int(option), today, stage_of(action))
