@@ -5,8 +5,8 @@ office, each of the office's supervisors gets one with 销号 / 退回.
 A button's key carries the claim (the done entry's id), not the task, so a click on an old
 card can never act on a later claim of the same item. The click is turned into the chat
 command (`初审通过 #12 FGJ`) by bot/inbound/callbacks/wecom.py and goes through the same
-handler, checks and audit as typed text; 退回 needs a reason, so that click only answers how
-to give one in chat (so does the office's 退回)."""
+handler, checks and audit as typed text. 退回 needs a reason: the card's drop-down offers the
+common ones; with 在对话中写明 (the default) the click only answers how to give one in chat."""
 
 from __future__ import annotations
 
