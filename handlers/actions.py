@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handlers.render import render
+from handlers.review_cards import enqueue_review_cards
 from models import (
     CLOSED,
     IN_PROGRESS,
@@ -42,6 +43,7 @@ def claim_done(
     source: str,
     inbound_id: int | None = None,
     first_reviewer: Unit | None = None,
+    cards: bool = False,
 ) -> Progress:
     """未启动/推进中 → 已报完成(待审核), and tell the supervision office — or, under
     two-level review, the lead unit (`first_reviewer`) that must pass it first (初审)."""
@@ -90,6 +92,8 @@ def claim_done(
             now=now,
             source=source,
         )
+        if cards:  # the self-built app is configured: its reviewers get 通过 / 退回 buttons
+            enqueue_review_cards(session, a, entry, first_reviewer, now, today)
         return entry
     text = render(
         "notify_done_claim",
@@ -105,6 +109,8 @@ def claim_done(
             now=now,
             source=source,
         )
+    if cards:  # the office's supervisors get 销号 / 退回 buttons
+        enqueue_review_cards(session, a, entry, None, now, today)
     return entry
 
 

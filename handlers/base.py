@@ -42,6 +42,8 @@ class Context:
     chat: str = "private"
     # The phone form's address (报送), named in help when the site is reachable; "" if not.
     form_url: str = ""
+    # The self-built app is configured: template cards (button clicks) can reach members.
+    cards: bool = False
     command: Command | None = field(init=False)
 
     def __post_init__(self) -> None:

@@ -18,6 +18,7 @@ from handlers.base import Context, Reply
 from handlers.parse import normalize
 from handlers.render import render
 from handlers.review import units_named
+from handlers.review_cards import FIRST_REVIEW_ROLES, current_claim, enqueue_review_cards
 from models import (
     IN_PROGRESS,
     LEAD_STAGE,
@@ -33,9 +34,6 @@ from models.audit import audit
 from models.outbox import enqueue_to_unit
 from schedules.review import Waiting, lead_unit_of
 
-# Who may speak for a lead unit in 初审: its designated reviewer, its head or its leader —
-# not any liaison, since passing a claim vouches for it.
-FIRST_REVIEW_ROLES = ("reviewer", "head", "leader")
 COMMAND = re.compile(
     r"^初审\s*(?P<word>通过|同意|退回|不通过)[\s,，:：]*(?:#\s*|任务\s*)?(?P<ref>\d{1,6})?(?P<rest>.*)$"
 )
@@ -108,8 +106,10 @@ def pass_first_review(
     now: dt.datetime,
     today: dt.date,
     source: str,
+    cards: bool = False,
 ) -> None:
-    """初审通过: the claim moves on to the office, which is told the lead unit vouched for it."""
+    """初审通过: the claim moves on to the office, which is told the lead unit vouched for it
+    (and, with the self-built app, its supervisors get 销号 / 退回 cards)."""
     a.review_stage = OFFICE_STAGE
     a.review_stage_at = now
     _record(
@@ -133,6 +133,9 @@ def pass_first_review(
             now=now,
             source=source,
         )
+    claim = current_claim(session, a) if cards else None
+    if claim is not None:
+        enqueue_review_cards(session, a, claim, None, now, today, vouched=True)
 
 
 def return_first_review(
@@ -192,7 +195,7 @@ class FirstReviewHandler:
     name = "first_review"
 
     def check(self, ctx: Context) -> tuple[str, int | None, str] | None:
-        if ctx.msg_type != "text":
+        if ctx.msg_type not in ("text", "event"):  # event: a card's 通过 / 退回 button
             return None
         text = normalize(ctx.text).rstrip("。.!！")
         if text in QUEUE_WORDS:
@@ -249,6 +252,7 @@ class FirstReviewHandler:
                 now=ctx.now,
                 today=ctx.today,
                 source=ctx.source,
+                cards=ctx.cards,
             )
             return Reply("first_review_passed", {"a": a, "note": note})
         if not note:

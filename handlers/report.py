@@ -42,6 +42,7 @@ def act(ctx: Context, a: Assignment, action: str, data: dict[str, Any]) -> Reply
             source=ctx.source,
             inbound_id=inbound_id,
             first_reviewer=lead,
+            cards=ctx.cards,
         )
         return Reply("done_ok", {"row": _row(ctx, a), "note": data.get("note", ""), "lead": lead})
     before = a.percent

@@ -62,5 +62,6 @@ def release_held(ctx: Context, held: Progress) -> Reply | None:
         today=ctx.today,
         source=ctx.source,
         first_reviewer=lead,
+        cards=ctx.cards,
     )
     return Reply("claim_released", {"a": a, "lead": lead})

@@ -212,6 +212,7 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
             inbound = session.get_one(InboundMessage, inbound_id)
             member = session.get_one(Member, inbound.member_id, options=[joinedload(Member.unit)])
             now = rt.now()
+            app = rt.config.wecom
             ctx = Context(
                 session=session,
                 rules=rt.config.rules,
@@ -227,6 +228,7 @@ def process(rt: Runtime, inbound_id: int, *, reply_via: str = "passive") -> Inbo
                 media_id=inbound.media_id,
                 chat="group" if inbound.msg_key.startswith(GROUP_KEY) else "private",
                 form_url=rt.config.web.phone_form_url,
+                cards=bool(app.corp_id and app.secret and app.agent_id),
             )
             handler, match = route(ctx)
             try:

@@ -39,7 +39,11 @@ def review(code: int) -> Any:
             abort(400, render("web_review_needs_reason", {"a": a}))
         now, today = r.now(), r.today()
         if action == "lead_pass":
-            pass_first_review(db, a, member, note=note, now=now, today=today, source="web")
+            w = r.config.wecom  # with the self-built app, the office's supervisors get cards
+            cards = bool(w.corp_id and w.secret and w.agent_id)
+            pass_first_review(
+                db, a, member, note=note, now=now, today=today, source="web", cards=cards
+            )
         elif action == "lead_reject":
             return_first_review(db, a, member, reason=note, now=now, today=today, source="web")
         elif action == "close":

@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 
+from bot.devtools.fakewecom.cards import card_problems
+
 OK = {"errcode": 0, "errmsg": "ok"}
 
 
@@ -149,6 +151,8 @@ class FakeWecom:
 def _content(body: dict[str, Any]) -> str:
     kind = body.get("msgtype", "")
     part = body.get(kind) or {}
+    if kind == "template_card":  # a card has no text: the whole card is what repeats
+        return json.dumps(part, sort_keys=True, ensure_ascii=False)
     return str(part.get("content", "")) if isinstance(part, dict) else ""
 
 
@@ -205,9 +209,9 @@ def create_fake_app(fake: FakeWecom | None = None) -> Flask:
         if not isinstance(body, dict) or body.get("msgtype") not in kinds:
             return reply(err(40008, "invalid msgtype"))
         if body.get("msgtype") == "template_card":
-            card = body.get("template_card") or {}
-            if name != "message/send" or not card.get("task_id") or not card.get("button_list"):
-                return reply(err(40058, "invalid template_card"))
+            problems = card_problems(body.get("template_card"))
+            if name != "message/send" or problems:
+                return reply(err(40058, f"invalid template_card: {'; '.join(problems)}"))
         elif not _content(body) and body.get("msgtype") != "image":
             return reply(err(44004, "empty content"))
         if stormy():

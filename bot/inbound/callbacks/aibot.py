@@ -7,6 +7,7 @@ no answer gets an empty 200.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -26,6 +27,9 @@ from bot.inbound.callbacks.common import (
     wecom_verifier,
 )
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier
+from bot.inbound.pipeline import DB_ERRORS
+from handlers.aibot_cards import QUESTION, card_for_message, click_command, updated_card
+from handlers.review_cards import DECISIONS, stage_of, stale_reply
 
 bp = Blueprint("aibot_callback", __name__)
 MENTION = re.compile(r"^\s*(@\S+\s*)+")
@@ -112,8 +116,11 @@ def receive() -> Response:
         data = decrypt_json(v, read_body(rt.config.web.max_body_bytes))
         handled = text_of(data)
         ids = fields.aibot_message(data)
+        click = card_click(data) if data.get("msgtype") == "event" else None
     except CallbackRejected as exc:
         return refuse("aibot", exc)
+    if click is not None:
+        return _card(rt, v, click)
     if handled is None or ids is None:
         return Response("", mimetype="text/plain")
     msg_type, text = handled
@@ -132,4 +139,75 @@ def receive() -> Response:
     if not reply_text:
         return Response("", mimetype="text/plain")
     stream = {"id": key[:64], "finish": True, "content": reply_text}
+    try:
+        with rt.sessions() as s:
+            card = card_for_message(s, sender, text, key, rt.now().astimezone(rt.tz).date())
+    except DB_ERRORS:
+        card = None  # the answer still goes out; only its buttons are missing
+    if card is not None:  # `任务`, `待初审`: the answer and a card to act on it
+        payload = {"msgtype": "stream_with_template_card", "stream": stream, "template_card": card}
+        return encrypted_reply(v, payload)
     return encrypted_reply(v, {"msgtype": "stream", "stream": stream})
+
+
+def card_click(data: dict[str, Any]) -> dict[str, str] | None:
+    """A `template_card_event` on one of our cards: sender, msgid, button, task id and the
+    option chosen in the card's drop-down."""
+    event = fields.json_object(data, "event")
+    if event.get("eventtype") != "template_card_event":
+        return None
+    body = fields.json_object(event, "template_card_event")
+    who = fields.json_object(data, "from").get("userid")
+    key, task = body.get("event_key"), body.get("task_id")
+    if not all(isinstance(x, str) and x for x in (who, key, task, data.get("msgid"))):
+        return None
+    option = ""
+    items = fields.json_object(body, "selected_items").get("selected_item")
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or item.get("question_key") != QUESTION:
+            continue
+        ids = fields.json_object(item, "option_ids").get("option_id")
+        first = ids[0] if isinstance(ids, list) and ids else ids
+        if isinstance(first, str | int) and not isinstance(first, bool):
+            option = str(first)
+    url = data.get("response_url")  # refused above unless text
+    return {
+        "sender": str(who),
+        "key": str(key),
+        "task": str(task),
+        "option": option,
+        "response_url": url if isinstance(url, str) else "",
+    }
+
+
+def _card(rt: Any, v: Verifier, click: dict[str, str]) -> Response:
+    """A click acts once: its message key is the card, button and option, so WeCom's retry
+    and a second tap on the same choice are one message, while another choice on the same
+    card is heard. The answer (WeCom allows none but this) is the card updated for the
+    clicker: what remains, with the outcome in its sub-title."""
+    action, task, option, sender = click["key"], click["task"], click["option"], click["sender"]
+    key = f"aibot:card:{task}:{action}:{option}"
+    if len(key) > fields.KEY_MAX:  # WeCom allows long button keys; the column does not
+        key = "aibot:card:" + hashlib.sha256(key.encode()).hexdigest()
+    try:
+        today = rt.now().astimezone(rt.tz).date()
+        with rt.sessions() as s:
+            text, outcome = click_command(s, sender, action, option, today)
+        if text is not None:
+            # When the click is left to the worker (busy), its answer goes by response_url.
+            outcome = answer(
+                "aibot",
+                sender=sender,
+                text=text,
+                msg_key=key,
+                msg_type="event",
+                response_url=click["response_url"] or None,
+            )
+        with rt.sessions() as s:
+            if text is None and action in DECISIONS and option.isdigit():
+                outcome = stale_reply(s, int(option), today, stage_of(action))
+            card = updated_card(s, sender, action, task, option, outcome, today)
+    except (DatabaseUnavailable, *DB_ERRORS):
+        return unavailable("aibot", key)
+    payload = {"response_type": "update_template_card", "userids": [sender], "template_card": card}
+    return encrypted_reply(v, payload)

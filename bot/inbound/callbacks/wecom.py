@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -23,6 +24,17 @@ from bot.inbound.callbacks.common import (
     wecom_verifier,
 )
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
+from bot.inbound.pipeline import DB_ERRORS
+from handlers.review_cards import (
+    DECISIONS,
+    REASON_QUESTION,
+    RETURNS,
+    chosen_reason,
+    claim_command,
+    decision_label,
+    stage_of,
+    stale_reply,
+)
 from models import InboundMessage, Progress
 from models.outbox import enqueue
 
@@ -141,31 +153,94 @@ def card_click(plain: str) -> dict[str, str] | None:
     fields = ("FromUserName", "ToUserName", "EventKey", "TaskId", "ResponseCode")
     if not all(data.get(f) for f in fields[:4]):
         return None
-    return {f: str(data.get(f) or "") for f in fields}
+    return {**{f: str(data.get(f) or "") for f in fields}, "Reason": _selected_reason(data)}
+
+
+def _selected_reason(data: dict[str, Any]) -> str:
+    """The option chosen in a review card's 退回原因 drop-down (SelectedItems), or ""."""
+    items = (data.get("SelectedItems") or {}) if isinstance(data.get("SelectedItems"), dict) else {}
+    chosen = items.get("SelectedItem")
+    for item in chosen if isinstance(chosen, list) else [chosen]:
+        if not isinstance(item, dict) or item.get("QuestionKey") != REASON_QUESTION:
+            continue
+        ids = item.get("OptionIds")
+        option = ids.get("OptionId") if isinstance(ids, dict) else None
+        option = option[0] if isinstance(option, list) and option else option
+        return option if isinstance(option, str) else ""
+    return ""
 
 
 def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: str) -> Response:
-    """One effect per card: the message key is the card's task id, so a platform retry and
-    a second tap are the same message. The card then shows the result."""
+    """One effect per card and button: the message key is the card's task id with the
+    button, so a platform retry and a second tap are the same message, while another button
+    on the same card (报进度, then 已完成) is still heard. The card then shows the result."""
     action, _, ref = click["EventKey"].partition(":")
-    template = CARD_COMMANDS.get(action)
-    if template is None or not ref.isdigit():
+    if not ref.isdigit() or (action not in CARD_COMMANDS and action not in DECISIONS):
         return Response("", mimetype="text/plain")
-    key = f"wecom:card:{click['TaskId']}"
-    sender = click["FromUserName"]
+    key = f"wecom:card:{click['TaskId']}:{action}"
+    sender, code = click["FromUserName"], click["ResponseCode"]
+    today = rt.now().astimezone(rt.tz).date()
+    reason = chosen_reason(click["Reason"], today) if action in RETURNS else ""
+    if reason:  # 退回 with a reason from the drop-down: a message of its own
+        key = f"{key}:{click['Reason']}"
     try:
-        reply_text = answer(
-            "wecom", sender=sender, text=template.format(ref=ref), msg_key=key, msg_type="event"
+        stale = ""
+        if action in DECISIONS:  # 初审/销号 通过 / 退回 on a claim (handlers/review_cards.py)
+            with rt.sessions() as s:
+                text = claim_command(s, action, int(ref))
+                if text is not None and reason:
+                    text = f"{text} {reason}"
+                if text is None:  # its claim was decided and the item claimed again
+                    stale = stale_reply(s, int(ref), today, stage_of(action))
+        else:
+            text = CARD_COMMANDS[action].format(ref=ref)
+        # A stale card acts on nothing: it is told so, and its update says who decided.
+        reply_text = (
+            answer("wecom", sender=sender, text=text, msg_key=key, msg_type="event")
+            if text
+            else stale
         )
-        if click["ResponseCode"]:
-            enqueue_card_update(rt, key, click["ResponseCode"], sender, action)
-    except DatabaseUnavailable:
+        if code and action in DECISIONS:
+            enqueue_review_card_update(rt, key, code, sender, int(ref), stage_of(action))
+        elif code:
+            enqueue_card_update(rt, key, code, sender, action)
+    except (DatabaseUnavailable, *DB_ERRORS):
         return unavailable("wecom", key)
     if not reply_text:
         return Response("", mimetype="text/plain")
     reply = TextReply(source=click["ToUserName"], target=sender, content=reply_text).render()
     encrypted = v.cipher().encrypt_message(reply, nonce or secrets.token_hex(8), timestamp)
     return Response(encrypted, mimetype="application/xml")
+
+
+def enqueue_review_card_update(
+    rt: Any, key: str, code: str, sender: str, claim_id: int, stage: str
+) -> None:
+    """Once the claim is decided — by this click or earlier by someone else — the card says
+    who decided; while it waits (a 退回 click without a reason) the buttons stay. Keyed by
+    the response code, which WeCom gives anew per click and repeats on a retry."""
+    with rt.sessions() as s:
+        label = decision_label(s, claim_id, rt.now().astimezone(rt.tz).date(), stage)
+        if label is None:
+            return
+        row = enqueue(
+            s,
+            # WeCom does not bound a response code's length; the key column is 191 long.
+            dedupe_key=f"card-update:{hashlib.sha256(code.encode()).hexdigest()}",
+            channel="card_update",
+            target=code,
+            content="",
+            now=rt.now(),
+            msg_type="card_update",
+            source=key,
+        )
+        if row is None:
+            return  # a retry: the update is already queued
+        row.payload = {"userids": [sender], "replace_name": label}
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()  # a simultaneous retry queued it first
 
 
 def enqueue_card_update(rt: Any, key: str, code: str, sender: str, action: str) -> None:
