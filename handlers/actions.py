@@ -439,10 +439,13 @@ def report_quantity(
     today: dt.date,
     source: str,
     inbound_id: int | None = None,
+    first_reviewer: Unit | None = None,
+    cards: bool = False,
 ) -> tuple[Progress, float]:
     """A value against the task's target, or occurrences of a recurring duty: the running
     total moves (set when `cumulative`, else added), the percent follows total / `goal`, and
-    reaching the goal is a done claim like any other (the office reviews it).
+    reaching the goal is a done claim like any other (reviewed as any other: by the lead
+    unit first under two-level review, `first_reviewer`).
 
     Returns the progress entry and the new total."""
     old_status, old_percent = a.status, a.percent
@@ -463,6 +466,8 @@ def report_quantity(
             today=today,
             source=source,
             inbound_id=inbound_id,
+            first_reviewer=first_reviewer,
+            cards=cards,
         )
         entry.value = None if is_count else amount
         entry.count = int(amount) if is_count else None

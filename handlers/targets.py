@@ -11,6 +11,7 @@ from handlers.quantities import Quantity, read_quantity
 from handlers.report import act
 from models import CLOSED, REPORTED, Assignment
 from schedules.ledger import row_for
+from schedules.review import first_reviewer
 
 
 class QuantityHandler:
@@ -66,6 +67,8 @@ def record_quantity(ctx: Context, a: Assignment, q: Quantity, note: str) -> Repl
         today=ctx.today,
         source=ctx.source,
         inbound_id=ctx.inbound.id if ctx.inbound is not None else None,
+        first_reviewer=first_reviewer(a, ctx.rules),
+        cards=ctx.cards,
     )
     return Reply(
         "quantity_ok",

@@ -312,3 +312,18 @@ def test_office_review_list_leaves_out_what_the_lead_unit_holds(
 
 def test_help_names_the_first_review_commands(rt: Runtime, county: County, lead: str) -> None:
     assert "初审退回 #12 城关镇 原因" in say(rt, lead, "帮助")
+
+
+def test_a_target_reached_by_a_reported_value_goes_to_the_lead_unit_too(
+    rt: Runtime, county: County, lead: str
+) -> None:
+    """Reaching a quantified target is a done claim: under two-level review it waits for
+    the lead unit's 初审 like a typed 完成, never straight to the office."""
+    with rt.sessions() as s:
+        task = s.scalars(select(Task).where(Task.code == 3)).one()
+        task.target_value, task.target_unit = 20.0, "处"
+        s.commit()
+    say(rt, county.liaison_many, "#3 已整改20处")
+    a = row(rt, 3, "CGZ")
+    assert a.status == REPORTED and a.review_stage == LEAD_STAGE
+    assert [t for t, _ in sent(rt)] == ["key-fgj"]  # the lead unit's group, not the office
