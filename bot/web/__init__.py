@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
         auth,
         hardening,
         health,
+        interviews,
         ledger_excel,
         notice,
         rankings,
@@ -45,7 +46,7 @@ def register(app: Flask) -> None:
     )
 
     # Their routes are on the other blueprints.
-    del ledger_excel, notice, rankings, review, spot_checks, wecom_login
+    del interviews, ledger_excel, notice, rankings, review, spot_checks, wecom_login
 
     hardening.install(app)
     rt: Runtime = app.extensions["duban"]

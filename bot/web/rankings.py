@@ -22,8 +22,8 @@ from schedules.board import (
     board_for,
     choose_period,
     published_periods,
-    trends,
 )
+from schedules.standing import live_trends
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KIND_LABELS = {"week": "周", "month": "月", "custom": "区间"}
@@ -51,7 +51,8 @@ def requested_board() -> Board:
 
 
 def sparkline(points: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Polyline coordinates of a unit's published scores in a 100×24 box (inline SVG)."""
+    """Polyline coordinates of a unit's scores (published, then the live period) in a 100×24
+    box (inline SVG)."""
     if len(points) < 2:
         return None
     step = 100 / (len(points) - 1)
@@ -62,7 +63,8 @@ def sparkline(points: list[dict[str, Any]]) -> dict[str, Any] | None:
         "points": " ".join(f"{x},{y}" for x, y in coords),
         "last": coords[-1],
         "title": "；".join(
-            f"{day_label(dt.date.fromisoformat(str(p['start'])))}起 第{p['rank']}名 {p['score']}分"
+            f"{day_label(dt.date.fromisoformat(str(p['start'])))}起"
+            f"{'（实时）' if p.get('live') else ''} 第{p['rank']}名 {float(p['score']):g}分"
             for p in points
         ),
     }
@@ -72,8 +74,10 @@ def sparkline(points: list[dict[str, Any]]) -> dict[str, Any] | None:
 @login_required
 def rankings() -> Any:
     board = requested_board()
-    with rt().sessions() as db:
-        history = trends(db, "month" if board.kind == "month" else "week", limit=8)
+    r = rt()
+    with r.sessions() as db:
+        kind = "month" if board.kind == "month" else "week"
+        history = live_trends(db, r.config.rules, r.calendar, r.today(), kind, limit=8)
         periods = published_periods(db, limit=16)
     return render_template(
         "rankings.html",
