@@ -57,3 +57,84 @@ def test_trend_ends_with_the_live_week_labelled_as_such(rt: Runtime, clock: Cloc
     assert "实时" in page and "2026-11" not in page
     rankings = client.get("/rankings?period=week").get_data(as_text=True)
     assert "11月23日起（实时） 第1名 100分" in rankings  # the sparkline has two points now
+
+
+def october_item(rt: Runtime) -> None:
+    """城关镇 alone had an item due in October (done on time): first at the end of October."""
+    from models import CLOSED, Assignment, KeyWork, Task
+
+    with rt.sessions() as s:
+        kw = s.scalars(select(KeyWork)).first()
+        cgz = s.scalars(select(Unit).where(Unit.code == "CGZ")).one()
+        t = Task(code=99, key_work=kw, content="十月任务", deadline=D(2026, 10, 20))
+        a = Assignment(task=t, unit=cgz, status=CLOSED)
+        a.reported_at = dt.datetime(2026, 10, 19, 8, tzinfo=UTC)
+        s.add_all([t, a])
+        s.commit()
+
+
+def test_month_and_year_to_date_rank_every_unit_beside_the_week(rt: Runtime, clock: Clock) -> None:
+    import json
+
+    from bot.cli.rank import rank
+    from tests.test_spot_check import cli
+
+    two_weeks(rt)
+    october_item(rt)
+    clock.set(dt.datetime(2026, 11, 25, 9, tzinfo=UTC))
+    out = cli(rt, rank, "--standing")
+    assert "本月累计（11月1日—11月25日）\n" in out  # no published month: no movement column
+    assert "本年累计（1月1日—11月25日），较上月末" in out
+    year = out[out.index("本年累计") :]
+    # 城关镇 was first (alone) at the end of October; one November item is open: 3rd now.
+    assert "   3. 城关镇            66.67  ↓2" in year
+    assert year.count("上期未参评") == 5  # the other five had nothing due before November
+    data = json.loads(cli(rt, rank, "--standing", "--json"))
+    assert len(data["standing"]["month"]["groups"][0]["rows"]) == 6
+    assert data["standing"]["year"]["compared"] == "last_month_end"
+
+    client = admin(rt)
+    page = text(client.get("/rankings?period=week").get_data(as_text=True))
+    assert "较长时段累计排名" in page and "本月累计（11月1日—11月25日）" in page
+    assert "本年累计（1月1日—11月25日） 乡镇 名次 单位 得分 较上月末" in page
+
+    from openpyxl import load_workbook
+
+    xlsx = client.get("/rankings/export.xlsx?period=week")
+    wb = load_workbook(__import__("io").BytesIO(xlsx.data))
+    assert "本月累计-乡镇" in wb.sheetnames and "本年累计-乡镇" in wb.sheetnames
+    assert wb["本年累计-乡镇"]["A1"].value == "本年累计（1月1日—11月25日） 重点工作考核排名"
+    assert len([r for r in wb["本月累计-乡镇"].iter_rows(min_row=3) if r[0].value]) == 6
+
+
+def test_a_period_with_little_due_says_so_and_points_to_the_last_published(
+    rt: Runtime, clock: Clock
+) -> None:
+    from openpyxl import load_workbook
+
+    from bot.cli.rank import rank
+    from tests.test_spot_check import cli
+
+    two_weeks(rt)
+    clock.set(dt.datetime(2026, 11, 27, 9, tzinfo=UTC))
+    with rt.sessions() as s:
+        freeze(s, rt, "week", *period_bounds("week", D(2026, 11, 24)), D(2026, 11, 27))
+        s.commit()
+    clock.set(dt.datetime(2026, 12, 2, 2, tzinfo=UTC))  # a month on its 2nd day
+    said = (
+        "本期截至今天只有 0 项事项到期，排名还说明不了什么；"
+        "请看最近一期已发布的排名：11月23日—11月29日周排名。"
+    )
+    assert said in cli(rt, rank, "--period", "month")
+    assert "只有" not in cli(
+        rt, rank, "--period", "month", "--from", "2026-11-01", "--to", "2026-11-30"
+    )
+    client = admin(rt)
+    page = text(client.get("/rankings?period=month").get_data(as_text=True))
+    assert said in page
+    assert 'href="/rankings?period=week&amp;from=2026-11-23&amp;to=2026-11-29">查看' in (
+        client.get("/rankings?period=month").get_data(as_text=True)
+    )
+    xlsx = client.get("/rankings/export.xlsx?period=month")
+    ws = load_workbook(__import__("io").BytesIO(xlsx.data)).worksheets[0]
+    assert ws["A1"].value == f"12月1日—12月31日 重点工作考核排名（{said}）"

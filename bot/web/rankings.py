@@ -15,7 +15,7 @@ from bot.web.auth import login_required
 from bot.web.ledger_excel import may_import
 from bot.web.views import bp, rt
 from handlers.notices import board_data, board_json
-from handlers.render import day_label, render
+from handlers.render import day_label, phrase, render
 from schedules.board import (
     Board,
     PeriodError,
@@ -23,7 +23,7 @@ from schedules.board import (
     choose_period,
     published_periods,
 )
-from schedules.standing import live_trends
+from schedules.standing import live_trends, standings, thin_period
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KIND_LABELS = {"week": "周", "month": "月", "custom": "区间"}
@@ -79,6 +79,12 @@ def rankings() -> Any:
         kind = "month" if board.kind == "month" else "week"
         history = live_trends(db, r.config.rules, r.calendar, r.today(), kind, limit=8)
         periods = published_periods(db, limit=16)
+        today = r.today()
+        thin = (
+            None if board.frozen else thin_period(db, r.config.rules, board.start, board.end, today)
+        )
+        # Beside a week (few deadlines, most units 上期未参评): month and year to date.
+        longer = standings(db, r.config.rules, r.calendar, today) if board.kind == "week" else []
     return render_template(
         "rankings.html",
         board=board,
@@ -89,6 +95,18 @@ def rankings() -> Any:
         query={"period": board.kind, "from": board.start, "to": board.end},
         rules=rt().config.rules,
         may_act=may_import(),
+        thin=thin and phrase("standing", "thin", thin, today),
+        thin_link=thin and thin.last,
+        longer=[
+            {
+                "title": phrase(
+                    "standing", "standing_title", s.kind, s.board.start, s.board.end, today
+                ),
+                "compared": phrase("standing", "compared", s.compared),
+                "data": board_data(s.board),
+            }
+            for s in longer
+        ],
     )
 
 
@@ -98,8 +116,15 @@ def rankings_export() -> Any:
     from bot.excel.ranking import export_ranking
 
     board = requested_board()
+    r = rt()
+    today = r.today()
+    with r.sessions() as db:
+        thin = (
+            None if board.frozen else thin_period(db, r.config.rules, board.start, board.end, today)
+        )
+        longer = standings(db, r.config.rules, r.calendar, today) if board.kind == "week" else []
     buf = io.BytesIO()
-    export_ranking(board, buf, rt().today())
+    export_ranking(board, buf, today, thin, longer)
     buf.seek(0)
     name = f"考核排名-{board.start.isoformat()}至{board.end.isoformat()}.xlsx"
     return send_file(buf, mimetype=XLSX, as_attachment=True, download_name=name)
