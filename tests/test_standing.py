@@ -138,3 +138,30 @@ def test_a_period_with_little_due_says_so_and_points_to_the_last_published(
     xlsx = client.get("/rankings/export.xlsx?period=month")
     ws = load_workbook(__import__("io").BytesIO(xlsx.data)).worksheets[0]
     assert ws["A1"].value == f"12月1日—12月31日 重点工作考核排名（{said}）"
+
+
+def test_group_picture_says_whose_board_it_is_and_why_units_lost_points(
+    rt: Runtime, clock: Clock
+) -> None:
+    from bot.delivery.picture import cjk_font, render_board
+    from handlers.notices import board_data
+    from tests.conftest import service_missing
+
+    if cjk_font() is None:
+        service_missing("a CJK font (fonts-noto-cjk)", FileNotFoundError("no CJK font"))
+    two_weeks(rt)
+    clock.set(dt.datetime(2026, 11, 20, 9, tzinfo=UTC))
+    with rt.sessions() as s:
+        board = freeze(s, rt, "week", *period_bounds("week", D(2026, 11, 17)), D(2026, 11, 20))
+        s.commit()
+    data = {**board_data(board), "today": D(2026, 11, 20), "county": "青山县", "office": "督查室"}
+    drawn = render_board(data)
+    assert drawn is not None
+    assert drawn.texts[:2] == (
+        "11月16日—11月22日 重点工作周排名（已发布）",
+        "青山县 · 督查室 · 2026年11月20日发布",
+    )
+    assert "扣分原因" in drawn.texts
+    reasons = [t for t in drawn.texts if t.startswith("#")]
+    # 城关镇 and 河西乡 (open), 石门镇 (a day late): each with its costliest deduction.
+    assert len(reasons) == 3 and any(t.startswith("#6 ") and t.endswith("−10") for t in reasons)

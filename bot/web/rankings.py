@@ -134,8 +134,20 @@ def rankings_export() -> Any:
 @login_required
 def rankings_picture() -> Any:
     from bot.delivery.picture import render_board
+    from bot.notice import office_name
 
-    drawn = render_board({**board_data(requested_board()), "today": rt().today()})
+    r = rt()
+    board = requested_board()
+    with r.sessions() as db:
+        office = office_name(db)
+    drawn = render_board(
+        {
+            **board_data(board),
+            "today": r.today(),
+            "county": r.config.delivery.county,
+            "office": office,
+        }
+    )
     if drawn is None:
         abort(404, description="没有安装中文字体，无法生成排名图片")
     return send_file(io.BytesIO(drawn.png), mimetype="image/png")
