@@ -227,7 +227,11 @@ def test_board_picture_is_a_valid_png_showing_every_ranked_unit(rt: Runtime) -> 
         load_demo(s, D(2026, 11, 25), rt.tz)
         s.commit()
         board = freeze(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 11, 27))
-        drawn = render_board(board_data(board))
+        # As the broadcast draws it: with the issuing office and the day it went out.
+        from bot.notice import office_name
+
+        day = rt.config.rules.local_day(rt.now())
+        drawn = render_board({**board_data(board), "today": day, "office": office_name(s)})
         board_broadcast(rt)(s, board, rt.now())
         s.commit()
         images = s.scalars(select(Outbox).where(Outbox.msg_type == "image")).all()
