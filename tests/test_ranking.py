@@ -178,7 +178,7 @@ def test_ranking_in_chat(rt: Runtime, clock: Clock) -> None:
         rt, channel="cli", sender="hxx_liaison", text="红黑榜", msg_key="t:rank"
     ).reply
     assert "本周实时排名" in reply and "红榜：城关镇" in reply
-    assert "河西乡：0.0 分，乡镇第 5/6 名" in reply
+    assert "河西乡：0 分，乡镇第 5/6 名" in reply
     with rt.sessions() as s:
         office = s.scalars(select(Unit).where(Unit.code == "DCS")).one()
         s.add(Member(userid="dcs_sup", name="钱督查", unit=office, roles=["supervisor"]))

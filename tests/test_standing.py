@@ -165,3 +165,38 @@ def test_group_picture_says_whose_board_it_is_and_why_units_lost_points(
     reasons = [t for t in drawn.texts if t.startswith("#")]
     # 城关镇 and 河西乡 (open), 石门镇 (a day late): each with its costliest deduction.
     assert len(reasons) == 3 and any(t.startswith("#6 ") and t.endswith("−10") for t in reasons)
+
+
+def test_unit_and_audit_pages_read_in_words_not_ids(rt: Runtime, county: object) -> None:
+    from models import Assignment, Member, Task
+    from models.audit import audit
+    from tests.test_lead_review import web_login
+
+    with rt.sessions() as s:
+        task = s.scalars(select(Task).where(Task.code == 2)).one()
+        a = s.scalars(select(Assignment).where(Assignment.task_id == task.id)).first()
+        assert a is not None
+        sup = s.scalars(select(Member).where(Member.userid == "dcs_sup")).one()
+        audit(
+            s,
+            at=rt.now(),
+            actor="dcs_sup",
+            source="inbound:7",
+            action="approve_extension",
+            entity="assignment",
+            entity_id=a.id,
+            old_deadline="2026-11-20",
+            new_deadline="2027-01-08",
+        )
+        s.commit()
+        sup_name = sup.name
+    reader = web_login(rt, "cgz", "cgz_liaison")  # not an admin
+    html = reader.get("/task/2").get_data(as_text=True)
+    page = text(html)
+    assert f"{sup_name} 批准延期" in page and "dcs_sup" not in html
+    assert "时限 11月20日 → 2027年1月8日" in page and "2026-11-20" not in html
+    assert "聊天消息 #7" in page and "inbound:7" not in html
+    unit = reader.get("/unit/CGZ").get_data(as_text=True)
+    assert "cgz_liaison" not in unit and "<code>" not in unit
+    members = reader.get("/members").get_data(as_text=True)
+    assert "cgz_liaison" not in members and "userid" not in members
