@@ -122,7 +122,10 @@ def rankings_export() -> Any:
         thin = (
             None if board.frozen else thin_period(db, r.config.rules, board.start, board.end, today)
         )
-        longer = standings(db, r.config.rules, r.calendar, today) if board.kind == "week" else []
+        # A published week's workbook stays as published; the live week's carries the
+        # month and year to date as of today.
+        live_week = board.kind == "week" and not board.frozen
+        longer = standings(db, r.config.rules, r.calendar, today) if live_week else []
     buf = io.BytesIO()
     export_ranking(board, buf, today, thin, longer)
     buf.seek(0)
