@@ -200,3 +200,19 @@ def test_unit_and_audit_pages_read_in_words_not_ids(rt: Runtime, county: object)
     assert "cgz_liaison" not in unit and "<code>" not in unit
     members = reader.get("/members").get_data(as_text=True)
     assert "cgz_liaison" not in members and "userid" not in members
+
+
+def test_downloads_are_named_with_chinese_dates(rt: Runtime, clock: Clock) -> None:
+    from urllib.parse import unquote
+
+    two_weeks(rt)
+    clock.set(dt.datetime(2026, 11, 25, 9, tzinfo=UTC))
+    client = admin(rt)
+    query = "period=week&from=2026-11-16&to=2026-11-22"
+    for path, name in (
+        ("/rankings/export.xlsx", "考核排名-11月16日—11月22日.xlsx"),
+        ("/rankings/notice.docx", "重点工作KPI评价结果通报-11月16日—11月22日.docx"),
+    ):
+        r = client.get(f"{path}?{query}")
+        assert r.status_code == 200, path
+        assert name in unquote(r.headers["Content-Disposition"]), path

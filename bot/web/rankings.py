@@ -15,7 +15,7 @@ from bot.web.auth import login_required
 from bot.web.ledger_excel import may_import
 from bot.web.views import bp, rt
 from handlers.notices import board_data, board_json
-from handlers.render import day_label, phrase, render
+from handlers.render import day_label, phrase, range_label, render
 from schedules.board import (
     Board,
     PeriodError,
@@ -129,7 +129,7 @@ def rankings_export() -> Any:
     buf = io.BytesIO()
     export_ranking(board, buf, today, thin, longer)
     buf.seek(0)
-    name = f"考核排名-{board.start.isoformat()}至{board.end.isoformat()}.xlsx"
+    name = f"考核排名-{range_label(board.start, board.end, today)}.xlsx"
     return send_file(buf, mimetype=XLSX, as_attachment=True, download_name=name)
 
 
