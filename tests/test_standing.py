@@ -83,6 +83,8 @@ def test_month_and_year_to_date_rank_every_unit_beside_the_week(rt: Runtime, clo
     october_item(rt)
     clock.set(dt.datetime(2026, 11, 25, 9, tzinfo=UTC))
     out = cli(rt, rank, "--standing")
+    assert out.startswith("11月20日—11月26日 重点工作周排名（实时，未定稿）\n")
+    assert "   1. 城关镇              100  上期未参评  红榜" in out and "100.0" not in out
     assert "本月累计（11月1日—11月25日）\n" in out  # no published month: no movement column
     assert "本年累计（1月1日—11月25日），较上月末" in out
     year = out[out.index("本年累计") :]

@@ -97,7 +97,7 @@ def rank(
             }
         click.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
         return
-    click.echo(f"{first} … {last} ({'已发布' if board.frozen else '实时'})")
+    click.echo(phrase("titles", "board", first, last, data["kind"], board.frozen, today))
     if thin is not None:
         click.echo(phrase("standing", "thin", thin, today))
     for g in data["groups"]:
@@ -105,7 +105,7 @@ def rank(
         for r in g["rows"]:
             flag = "红榜" if r["red"] else ("黑榜" if r["black"] else "")
             click.echo(
-                f"  {r['rank']:>2}. {pad(r['name'], 16)} {r['score']:>6}  "
+                f"  {r['rank']:>2}. {pad(r['name'], 16)} {r['score']:>6g}  "
                 f"{pad(str(r['move']), 11)} {flag}"
             )
     for s in longer:
