@@ -99,6 +99,7 @@ def test_month_and_year_to_date_rank_every_unit_beside_the_week(rt: Runtime, clo
     page = text(client.get("/rankings?period=week").get_data(as_text=True))
     assert "较长时段累计排名" in page and "本月累计（11月1日—11月25日）" in page
     assert "本年累计（1月1日—11月25日） 乡镇 名次 单位 得分 较上月末" in page
+    assert "仅供参考" not in page  # twelve items due this month and year
 
     from openpyxl import load_workbook
 
@@ -123,6 +124,9 @@ def test_a_period_with_little_due_says_so_and_points_to_the_last_published(
         freeze(s, rt, "week", *period_bounds("week", D(2026, 11, 24)), D(2026, 11, 27))
         s.commit()
     clock.set(dt.datetime(2026, 12, 2, 2, tzinfo=UTC))  # a month on its 2nd day
+    client = admin(rt)
+    week = text(client.get("/rankings?period=week").get_data(as_text=True))
+    assert "本月累计（12月1日—12月2日） 仅 0 项到期，仅供参考" in week
     said = (
         "本期截至今天只有 0 项事项到期，排名还说明不了什么；"
         "请看最近一期已发布的排名：11月23日—11月29日周排名。"
@@ -131,7 +135,6 @@ def test_a_period_with_little_due_says_so_and_points_to_the_last_published(
     assert "只有" not in cli(
         rt, rank, "--period", "month", "--from", "2026-11-01", "--to", "2026-11-30"
     )
-    client = admin(rt)
     page = text(client.get("/rankings?period=month").get_data(as_text=True))
     assert said in page
     assert 'href="/rankings?period=week&amp;from=2026-11-23&amp;to=2026-11-29">查看' in (

@@ -85,6 +85,11 @@ def rankings() -> Any:
         )
         # Beside a week (few deadlines, most units 上期未参评): month and year to date.
         longer = standings(db, r.config.rules, r.calendar, today) if board.kind == "week" else []
+        # Early in a month its standing rests on a few items: say so beside it.
+        thin_longer = {
+            s.kind: thin_period(db, r.config.rules, s.board.start, s.board.end, today)
+            for s in longer
+        }
     return render_template(
         "rankings.html",
         board=board,
@@ -104,6 +109,7 @@ def rankings() -> Any:
                 ),
                 "compared": phrase("standing", "compared", s.compared),
                 "data": board_data(s.board),
+                "thin": thin_longer[s.kind],
             }
             for s in longer
         ],
