@@ -10,8 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from models import RankingSnapshot
 from schedules.board import (
     Board,
     compute,
@@ -125,3 +127,21 @@ def thin_period(
         return None
     latest = published_periods(session, limit=1)
     return Thin(due, latest[0] if latest else None)
+
+
+def published_on(
+    session: Session, kind: str, start: dt.date, end: dt.date, tz: dt.tzinfo
+) -> dt.date | None:
+    """The local day a period was published (its snapshots' time), None if it was not."""
+    at = session.scalar(
+        select(func.min(RankingSnapshot.created_at)).where(
+            RankingSnapshot.period_kind == kind,
+            RankingSnapshot.period_start == start,
+            RankingSnapshot.period_end == end,
+        )
+    )
+    if at is None:
+        return None
+    if at.tzinfo is None:  # SQLite keeps no zone; stored times are UTC
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(tz).date()

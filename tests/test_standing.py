@@ -221,3 +221,19 @@ def test_downloads_are_named_with_chinese_dates(rt: Runtime, clock: Clock) -> No
         r = client.get(f"{path}?{query}")
         assert r.status_code == 200, path
         assert name in unquote(r.headers["Content-Disposition"]), path
+
+
+def test_a_published_period_knows_the_day_it_went_out(rt: Runtime, clock: Clock) -> None:
+    from schedules.standing import published_on
+
+    two_weeks(rt)
+    week = period_bounds("week", D(2026, 11, 17))
+    clock.set(dt.datetime(2026, 11, 20, 17, tzinfo=UTC))  # Saturday 01:00 in Beijing
+    with rt.sessions() as s:
+        freeze(s, rt, "week", *week, D(2026, 11, 20))
+        s.commit()
+        assert published_on(s, "week", *week, rt.tz) == D(2026, 11, 21)
+        assert published_on(s, "month", D(2026, 11, 1), D(2026, 11, 30), rt.tz) is None
+    clock.set(dt.datetime(2026, 11, 25, 9, tzinfo=UTC))
+    png = admin(rt).get("/rankings/board.png?period=week&from=2026-11-16&to=2026-11-22")
+    assert png.status_code in (200, 404)  # 404 only without a CJK font

@@ -23,7 +23,7 @@ from schedules.board import (
     choose_period,
     published_periods,
 )
-from schedules.standing import live_trends, standings, thin_period
+from schedules.standing import live_trends, published_on, standings, thin_period
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KIND_LABELS = {"week": "周", "month": "月", "custom": "区间"}
@@ -149,10 +149,12 @@ def rankings_picture() -> Any:
     board = requested_board()
     with r.sessions() as db:
         office = office_name(db)
+        # A published board's picture carries the day it went out, not the day it is viewed.
+        issued = board.frozen and published_on(db, board.kind, board.start, board.end, r.tz)
     drawn = render_board(
         {
             **board_data(board),
-            "today": r.today(),
+            "today": issued or r.today(),
             "county": r.config.delivery.county,
             "office": office,
         }
