@@ -116,6 +116,8 @@ class DeliveryConfig:
     lease_seconds: int = 60
     batch_size: int = 50
     http_timeout_seconds: float = 10.0
+    # The county's name on the group board picture (某某县), so a forwarded picture says whose.
+    county: str = ""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from bot.delivery.picture import render_board
 from bot.delivery.relay import Relay, relay_id
 from bot.inbound.pipeline import process_pending
 from bot.jobguard import JobGuard
+from bot.notice import office_name
 from bot.runtime import Runtime
 from handlers.cards import enqueue_cards
 from handlers.lead_review import enqueue_review_nudges
@@ -94,7 +95,14 @@ def board_broadcast(rt: Runtime) -> Broadcast:
 
     def send(session: Session, board: Board, now: dt.datetime) -> int:
         today = rt.config.rules.local_day(now)
-        drawn = render_board({**board_data(board), "today": today})
+        drawn = render_board(
+            {
+                **board_data(board),
+                "today": today,
+                "county": rt.config.delivery.county,
+                "office": office_name(session),
+            }
+        )
         sent = broadcast(session, board, now, today, drawn.png if drawn is not None else None)
         assign_self_reviews(session, board, rt.config.rules, rt.calendar, now, today)
         return sent

@@ -17,12 +17,11 @@ from models.audit import audit
 from models.outbox import enqueue_to_unit
 from schedules.board import Board
 from schedules.calendar import WorkCalendar
+from schedules.interviews import INTERVIEW_STREAK
 from schedules.rules import Rules
 
 KEY_WORK = "黑榜检视整改"
 EXPERIENCE_KEY_WORK = "红榜经验交流"
-# From this many consecutive black listings the office is asked to hold a 约谈.
-INTERVIEW_STREAK = 2
 
 
 def _item(

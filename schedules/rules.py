@@ -81,6 +81,9 @@ class Rules:
     # After a publication each black-listed unit must hand in its self-examination (检视)
     # within this many workdays, as a ledger item of its own (0 turns it off).
     self_review_workdays: int = 5
+    # A period with fewer items due so far than this is said to be thin (a month on its 2nd
+    # day): pages, `duban rank` and the sheet say so and point to the last published period.
+    thin_period_items: int = 5
     # Chat: how long a numbered question waits for its answer.
     pick_ttl_seconds: int = 600
     # 倒排工期 templates per key work (`[plans]`): milestones for tasks without their own.

@@ -178,7 +178,7 @@ def test_ranking_in_chat(rt: Runtime, clock: Clock) -> None:
         rt, channel="cli", sender="hxx_liaison", text="红黑榜", msg_key="t:rank"
     ).reply
     assert "本周实时排名" in reply and "红榜：城关镇" in reply
-    assert "河西乡：0.0 分，乡镇第 5/6 名" in reply
+    assert "河西乡：0 分，乡镇第 5/6 名" in reply
     with rt.sessions() as s:
         office = s.scalars(select(Unit).where(Unit.code == "DCS")).one()
         s.add(Member(userid="dcs_sup", name="钱督查", unit=office, roles=["supervisor"]))
@@ -227,7 +227,11 @@ def test_board_picture_is_a_valid_png_showing_every_ranked_unit(rt: Runtime) -> 
         load_demo(s, D(2026, 11, 25), rt.tz)
         s.commit()
         board = freeze(s, rt, "month", D(2026, 11, 1), D(2026, 11, 30), D(2026, 11, 27))
-        drawn = render_board(board_data(board))
+        # As the broadcast draws it: with the issuing office and the day it went out.
+        from bot.notice import office_name
+
+        day = rt.config.rules.local_day(rt.now())
+        drawn = render_board({**board_data(board), "today": day, "office": office_name(s)})
         board_broadcast(rt)(s, board, rt.now())
         s.commit()
         images = s.scalars(select(Outbox).where(Outbox.msg_type == "image")).all()

@@ -138,3 +138,53 @@ def test_dashboard_asks_a_red_listed_unit_for_its_experience(rt: Runtime, clock:
     with rt.sessions() as s:
         tasks = s.scalars(select(Task).where(Task.key_work.has(name="红榜经验交流"))).all()
         assert [t.assignments[0].unit.code for t in tasks] == ["DBZ"]
+
+
+def test_dashboard_lists_units_due_an_interview_and_records_one(rt: Runtime, clock: Clock) -> None:
+    from bot.app import create_app
+    from bot.web.auth import create_account
+    from tests.test_web import PASSWORD, csrf, text
+
+    two_weeks(rt)
+    for day, monday in ((20, 17), (27, 24)):  # two published weeks: 河西乡, 石门镇 twice black
+        clock.set(dt.datetime(2026, 11, day, 9, tzinfo=UTC))
+        with rt.sessions() as s:
+            freeze(s, rt, "week", *period_bounds("week", D(2026, 11, monday)), D(2026, 11, day))
+            s.commit()
+    with rt.sessions() as s:
+        create_account(s, "admin", PASSWORD, is_admin=True)
+        create_account(s, "reader", PASSWORD)
+        hxx = s.scalars(select(Unit).where(Unit.code == "HXX")).one().id
+        s.commit()
+    client = create_app(runtime=rt, TESTING=True).test_client()
+    client.post(
+        "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": csrf(client)}
+    )
+    page = text(client.get("/interviews").get_data(as_text=True))
+    assert "河西乡 待约谈" in page and "石门镇 待约谈" in page and "东坝镇" not in page
+    assert "连续 2 期列入黑榜（最近一期：11月23日—11月29日周考核，11月27日发布）" in page
+    form = {
+        "csrf_token": csrf(client, "/interviews"),
+        "unit": str(hxx),
+        "held_on": "2026-11-27",
+        "who": "分管副县长、乡长",
+        "note": "限期一周整改台账",
+    }
+    assert client.post("/interviews", data={**form, "note": " "}).status_code == 400
+    assert client.post("/interviews", data={**form, "held_on": "2026-11-28"}).status_code == 400
+    assert client.post("/interviews", data=form).status_code == 302
+    page = text(client.get("/interviews").get_data(as_text=True))
+    assert "河西乡 已约谈" in page and "石门镇 待约谈" in page
+    assert "11月27日约谈 · 参加：分管副县长、乡长 · 限期一周整改台账 · 登记人 admin" in page
+    assert page.index("石门镇 待约谈") < page.index("河西乡 已约谈")  # open flags first
+    with rt.sessions() as s:
+        log = s.scalars(select(AuditLog).where(AuditLog.action == "interview_held")).one()
+        assert (log.entity_id, log.source, log.detail["who"]) == (hxx, "web", "分管副县长、乡长")
+
+    reader = create_app(runtime=rt, TESTING=True).test_client()
+    reader.post(
+        "/login", data={"username": "reader", "password": PASSWORD, "csrf_token": csrf(reader)}
+    )
+    assert "登记已约谈" not in reader.get("/interviews").get_data(as_text=True)
+    form["csrf_token"] = csrf(reader, "/interviews")
+    assert reader.post("/interviews", data=form).status_code == 403

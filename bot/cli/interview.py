@@ -9,17 +9,19 @@ import click
 from sqlalchemy import select
 
 from bot.cli.base import State, cli, needs_db
+from handlers.interviews import record_interview
+from handlers.render import date_label
 from models import Unit
-from models.audit import audit
 
 
 @cli.command()
 @click.argument("unit")
 @click.option("--note", required=True, help="Who was interviewed and what was agreed.")
+@click.option("--who", default="", help="Who took part (e.g. 分管副县长、乡长).")
 @click.option("--on", "day", default=None, help="The day it was held (YYYY-MM-DD); default today.")
 @click.pass_obj
 @needs_db
-def interview(state: State, unit: str, note: str, day: str | None) -> None:
+def interview(state: State, unit: str, note: str, who: str, day: str | None) -> None:
     """Record a 约谈 held with UNIT (code or name)."""
     rt = state.runtime
     try:
@@ -30,16 +32,15 @@ def interview(state: State, unit: str, note: str, day: str | None) -> None:
         found = session.scalar(select(Unit).where((Unit.code == unit) | (Unit.name == unit)))
         if found is None:
             raise click.ClickException(f"no unit {unit}")
-        audit(
+        record_interview(
             session,
-            at=rt.now(),
+            found,
+            held_on=held,
+            who=who,
+            note=note,
             actor="cli",
             source="cli",
-            action="interview_held",
-            entity="unit",
-            entity_id=found.id,
-            held_on=held.isoformat(),
-            note=note,
+            now=rt.now(),
         )
         session.commit()
-        click.echo(f"已记录：{held.isoformat()} 约谈 {found.name}")
+        click.echo(f"已记录：{date_label(held, rt.today())} 约谈 {found.name}")

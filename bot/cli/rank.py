@@ -9,9 +9,10 @@ import click
 from bot.cli.base import State, cli, needs_db, pad
 from bot.scheduler import board_broadcast
 from handlers.notices import board_data, board_json
-from handlers.render import render
+from handlers.render import phrase, render
 from schedules.board import PeriodError, board_for, choose_period
 from schedules.board import publish as freeze
+from schedules.standing import standings, thin_period
 
 
 @cli.command()
@@ -35,6 +36,12 @@ from schedules.board import publish as freeze
     type=click.Path(dir_okay=False),
     help="Also write the evaluation to this Excel file.",
 )
+@click.option(
+    "--standing",
+    is_flag=True,
+    help="Also the standing over month to date and year to date (every unit with something "
+    "due ranked; movement against last month), in the output and the Excel file.",
+)
 @click.pass_obj
 @needs_db
 def rank(
@@ -45,6 +52,7 @@ def rank(
     publish: bool,
     as_json: bool,
     xlsx: str | None,
+    standing: bool,
 ) -> None:
     """Unit scores and ranks, townships and departments separately, red and black lists.
 
@@ -72,20 +80,42 @@ def rank(
         else:
             board = board_for(session, rt.config.rules, rt.calendar, kind, first, last, today)
         data = board_data(board)
+        rules = rt.config.rules
+        thin = None if board.frozen else thin_period(session, rules, first, last, today)
+        longer = standings(session, rules, rt.calendar, today) if standing else []
         if xlsx:
             from bot.excel.ranking import export_ranking
 
-            click.echo(f"已写入 {export_ranking(board, xlsx, today)}", err=True)
+            click.echo(f"已写入 {export_ranking(board, xlsx, today, thin, longer)}", err=True)
     if as_json:
         out = board_json(board)
+        if thin is not None:
+            out["thin"] = {"due": thin.due, "text": phrase("standing", "thin", thin, today)}
+        if standing:
+            out["standing"] = {
+                s.kind: {**board_json(s.board), "compared": s.compared} for s in longer
+            }
         click.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
         return
-    click.echo(f"{first} … {last} ({'已发布' if board.frozen else '实时'})")
+    click.echo(phrase("titles", "board", first, last, data["kind"], board.frozen, today))
+    if thin is not None:
+        click.echo(phrase("standing", "thin", thin, today))
     for g in data["groups"]:
         click.echo(f"【{g['label']}】")
         for r in g["rows"]:
             flag = "红榜" if r["red"] else ("黑榜" if r["black"] else "")
             click.echo(
-                f"  {r['rank']:>2}. {pad(r['name'], 16)} {r['score']:>6}  "
+                f"  {r['rank']:>2}. {pad(r['name'], 16)} {r['score']:>6g}  "
                 f"{pad(str(r['move']), 11)} {flag}"
             )
+    for s in longer:
+        title = phrase("standing", "standing_title", s.kind, s.board.start, s.board.end, today)
+        compared = phrase("standing", "compared", s.compared)
+        click.echo(f"\n{title}{'，' + compared if compared else ''}")
+        for g in board_data(s.board)["groups"]:
+            if not g["rows"]:
+                continue
+            click.echo(f"【{g['label']}】")
+            for r in g["rows"]:
+                move = f"  {r['move']}" if compared else ""
+                click.echo(f"  {r['rank']:>2}. {pad(r['name'], 16)} {r['score']:>6g}{move}")

@@ -40,6 +40,7 @@ def cjk_font() -> str | None:
 class Drawn:
     png: bytes
     rows: tuple[tuple[str, str, int], ...]  # (group, unit name, y) of every ranked line
+    texts: tuple[str, ...] = ()  # every string drawn, in order: what a reader can read
 
 
 def period_title(data: dict[str, Any]) -> str:
@@ -55,10 +56,20 @@ def period_title(data: dict[str, Any]) -> str:
     )
 
 
+def _fit(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    """`text` cut (with …) to fit `width` pixels."""
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
+
+
 def render_board(data: dict[str, Any]) -> Drawn | None:
-    """Both groups side by side under a header line; red-list rows tinted red and marked
-    红榜, black-list rows tinted grey and marked 黑榜, so a forwarded or printed picture
-    still says who is where."""
+    """Both groups side by side under a header (period, then county, issuing office and
+    issue date); red-list rows tinted red and marked 红榜, black-list rows tinted grey and
+    marked 黑榜, each with its costliest deduction in short, so a forwarded or printed
+    picture still says whose board it is, who is where and why."""
     path = cjk_font()
     if path is None:
         return None
@@ -66,22 +77,45 @@ def render_board(data: dict[str, Any]) -> Drawn | None:
     font = ImageFont.truetype(path, 22)
     small = ImageFont.truetype(path, 18)
     groups = data["groups"]
-    line_h, col_w, top = 34, 560, 140
+    line_h, col_w, top = 34, 860, 176
     height = top + line_h * max([len(g["rows"]) for g in groups] + [1]) + 40
     img = Image.new("RGB", (col_w * len(groups) + 40, height), "white")
-    draw = ImageDraw.Draw(img)
+    base = ImageDraw.Draw(img)
+    texts: list[str] = []
+
+    class Recording:
+        """Draws and keeps each string, so tests read what the picture says."""
+
+        def text(self, xy: tuple[float, float], text: str, **kw: Any) -> None:
+            if text:
+                texts.append(text)
+            base.text(xy, text, **kw)
+
+        def rectangle(self, box: tuple[float, float, float, float], **kw: Any) -> None:
+            base.rectangle(box, **kw)
+
+    draw = Recording()
     draw.text((20, 18), period_title(data), font=title_font, fill=INK)
+    today = data.get("today", data["end"])
+    office = data.get("office") or "督查室"
+    draw.text(
+        (20, 62),
+        phrase("picture", "issued", data.get("county", ""), office, today),
+        font=small,
+        fill=MUTED,
+    )
     drawn = []
     for gi, g in enumerate(groups):
         x = 20 + gi * col_w
         draw.text(
-            (x, 66),
+            (x, 100),
             f"{g['label']}（红榜{len(g['red'])}·黑榜{len(g['black'])}）",
             font=font,
             fill=MUTED,
         )
-        for dx, head in ((0, "名次"), (60, "单位"), (290, "得分"), (370, "较上期"), (480, "")):
-            draw.text((x + dx, 104), head, font=small, fill=MUTED)
+        heads = ((0, "名次"), (60, "单位"), (290, "得分"), (370, "较上期"), (540, "扣分原因"))
+        for dx, head in heads:
+            draw.text((x + dx, 140), head, font=small, fill=MUTED)
         for i, r in enumerate(g["rows"]):
             y = top + i * line_h
             mid = y + line_h // 2 - 3
@@ -97,11 +131,13 @@ def render_board(data: dict[str, Any]) -> Drawn | None:
             flag = "红榜" if r["red"] else ("黑榜" if r["black"] else "")
             if flag:
                 colour = FLAG_RED if r["red"] else INK
-                draw.text((x + 480, mid), flag, font=font, fill=colour, anchor="lm")
+                draw.text((x + 475, mid), flag, font=font, fill=colour, anchor="lm")
+            why = _fit(phrase("picture", "reason", r), small, col_w - 580)
+            draw.text((x + 540, mid), why, font=small, fill=MUTED, anchor="lm")
             drawn.append((str(g["label"]), str(r["name"]), y))
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
     png = buf.getvalue()
     if len(png) > MAX_BYTES:
         return None
-    return Drawn(png, tuple(drawn))
+    return Drawn(png, tuple(drawn), tuple(texts))

@@ -34,6 +34,7 @@ def register(app: Flask) -> None:
         auth,
         hardening,
         health,
+        interviews,
         ledger_excel,
         notice,
         phone,
@@ -46,7 +47,7 @@ def register(app: Flask) -> None:
     )
 
     # Their routes are on the other blueprints.
-    del ledger_excel, notice, phone, rankings, review, spot_checks, wecom_login
+    del interviews, ledger_excel, notice, phone, rankings, review, spot_checks, wecom_login
 
     hardening.install(app)
     rt: Runtime = app.extensions["duban"]

@@ -12,7 +12,7 @@ from bot.notice import write_notice
 from bot.web.auth import login_required
 from bot.web.ledger_excel import may_import
 from bot.web.views import bp, rt
-from handlers.render import render
+from handlers.render import range_label, render
 from handlers.self_review import ask_experience_note
 from models import Unit
 from schedules.board import PeriodError, board_for, choose_period
@@ -42,7 +42,7 @@ def rankings_notice() -> Any:
             )
         write_notice(db, r.config.rules, r.calendar, kind, first, last, r.today(), buf)
     buf.seek(0)
-    name = f"重点工作KPI评价结果通报-{first.isoformat()}至{last.isoformat()}.docx"
+    name = f"重点工作KPI评价结果通报-{range_label(first, last, r.today())}.docx"
     return send_file(buf, mimetype=DOCX, as_attachment=True, download_name=name)
 
 

@@ -15,15 +15,15 @@ from bot.web.auth import login_required
 from bot.web.ledger_excel import may_import
 from bot.web.views import bp, rt
 from handlers.notices import board_data, board_json
-from handlers.render import day_label, render
+from handlers.render import day_label, phrase, range_label, render
 from schedules.board import (
     Board,
     PeriodError,
     board_for,
     choose_period,
     published_periods,
-    trends,
 )
+from schedules.standing import live_trends, published_on, standings, thin_period
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KIND_LABELS = {"week": "周", "month": "月", "custom": "区间"}
@@ -51,7 +51,8 @@ def requested_board() -> Board:
 
 
 def sparkline(points: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Polyline coordinates of a unit's published scores in a 100×24 box (inline SVG)."""
+    """Polyline coordinates of a unit's scores (published, then the live period) in a 100×24
+    box (inline SVG)."""
     if len(points) < 2:
         return None
     step = 100 / (len(points) - 1)
@@ -62,7 +63,8 @@ def sparkline(points: list[dict[str, Any]]) -> dict[str, Any] | None:
         "points": " ".join(f"{x},{y}" for x, y in coords),
         "last": coords[-1],
         "title": "；".join(
-            f"{day_label(dt.date.fromisoformat(str(p['start'])))}起 第{p['rank']}名 {p['score']}分"
+            f"{day_label(dt.date.fromisoformat(str(p['start'])))}起"
+            f"{'（实时）' if p.get('live') else ''} 第{p['rank']}名 {float(p['score']):g}分"
             for p in points
         ),
     }
@@ -72,9 +74,22 @@ def sparkline(points: list[dict[str, Any]]) -> dict[str, Any] | None:
 @login_required
 def rankings() -> Any:
     board = requested_board()
-    with rt().sessions() as db:
-        history = trends(db, "month" if board.kind == "month" else "week", limit=8)
+    r = rt()
+    with r.sessions() as db:
+        kind = "month" if board.kind == "month" else "week"
+        history = live_trends(db, r.config.rules, r.calendar, r.today(), kind, limit=8)
         periods = published_periods(db, limit=16)
+        today = r.today()
+        thin = (
+            None if board.frozen else thin_period(db, r.config.rules, board.start, board.end, today)
+        )
+        # Beside a week (few deadlines, most units 上期未参评): month and year to date.
+        longer = standings(db, r.config.rules, r.calendar, today) if board.kind == "week" else []
+        # Early in a month its standing rests on a few items: say so beside it.
+        thin_longer = {
+            s.kind: thin_period(db, r.config.rules, s.board.start, s.board.end, today)
+            for s in longer
+        }
     return render_template(
         "rankings.html",
         board=board,
@@ -85,6 +100,19 @@ def rankings() -> Any:
         query={"period": board.kind, "from": board.start, "to": board.end},
         rules=rt().config.rules,
         may_act=may_import(),
+        thin=thin and phrase("standing", "thin", thin, today),
+        thin_link=thin and thin.last,
+        longer=[
+            {
+                "title": phrase(
+                    "standing", "standing_title", s.kind, s.board.start, s.board.end, today
+                ),
+                "compared": phrase("standing", "compared", s.compared),
+                "data": board_data(s.board),
+                "thin": thin_longer[s.kind],
+            }
+            for s in longer
+        ],
     )
 
 
@@ -94,10 +122,20 @@ def rankings_export() -> Any:
     from bot.excel.ranking import export_ranking
 
     board = requested_board()
+    r = rt()
+    today = r.today()
+    with r.sessions() as db:
+        thin = (
+            None if board.frozen else thin_period(db, r.config.rules, board.start, board.end, today)
+        )
+        # A published week's workbook stays as published; the live week's carries the
+        # month and year to date as of today.
+        live_week = board.kind == "week" and not board.frozen
+        longer = standings(db, r.config.rules, r.calendar, today) if live_week else []
     buf = io.BytesIO()
-    export_ranking(board, buf, rt().today())
+    export_ranking(board, buf, today, thin, longer)
     buf.seek(0)
-    name = f"考核排名-{board.start.isoformat()}至{board.end.isoformat()}.xlsx"
+    name = f"考核排名-{range_label(board.start, board.end, today)}.xlsx"
     return send_file(buf, mimetype=XLSX, as_attachment=True, download_name=name)
 
 
@@ -105,8 +143,22 @@ def rankings_export() -> Any:
 @login_required
 def rankings_picture() -> Any:
     from bot.delivery.picture import render_board
+    from bot.notice import office_name
 
-    drawn = render_board({**board_data(requested_board()), "today": rt().today()})
+    r = rt()
+    board = requested_board()
+    with r.sessions() as db:
+        office = office_name(db)
+        # A published board's picture carries the day it went out, not the day it is viewed.
+        issued = board.frozen and published_on(db, board.kind, board.start, board.end, r.tz)
+    drawn = render_board(
+        {
+            **board_data(board),
+            "today": issued or r.today(),
+            "county": r.config.delivery.county,
+            "office": office,
+        }
+    )
     if drawn is None:
         abort(404, description="没有安装中文字体，无法生成排名图片")
     return send_file(io.BytesIO(drawn.png), mimetype="image/png")

@@ -30,10 +30,10 @@ from bot.web.paging import page_args, paginate
 from handlers.lead_review import review_actions
 from handlers.render import install_filters, moment_label
 from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
-from schedules.board import trend
 from schedules.ledger import LedgerRow, ledger_rows
 from schedules.plan import effective_plan, milestone_dates
 from schedules.review import current_evidence, lead_unit_of
+from schedules.standing import live_trends
 
 bp = Blueprint("views", __name__)
 
@@ -107,6 +107,10 @@ def install(app: Flask) -> None:
         return moment_label(value.astimezone(r.tz), r.today()) if value else ""
 
     install_filters(app.jinja_env)  # md, span, reason, move: as in chat
+
+    @app.template_filter("fromiso")
+    def fromiso(value: str) -> dt.date:
+        return dt.date.fromisoformat(value)
 
     @app.template_filter("source")
     def source_label(value: str) -> str:
@@ -270,7 +274,9 @@ def unit(code: str) -> Any:
             members=list(u.members),
             rows=rows,
             lights=Counter(x.light.color for x in rows),
-            trend=trend(db, u.id, "week"),
+            trend=live_trends(db, r.config.rules, r.calendar, r.today(), "week", 12, u.id).get(
+                u.id, []
+            ),
         )
 
 
