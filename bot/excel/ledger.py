@@ -455,34 +455,42 @@ def _key_work_weights(
             if kw.scoring != t.work_scoring:
                 before = SCORING_LABELS.get(kw.scoring or "", "未设（按配置）")
                 after = SCORING_LABELS[t.work_scoring]
-                report.updated.append(f"重点工作 {kw.name}：计分方式 {before} → {after}")
-                audit(
-                    session,
-                    at=now,
-                    actor=actor,
-                    source=source,
-                    action="import_update",
-                    entity="key_work",
-                    entity_id=kw.id,
-                    scoring=[kw.scoring, t.work_scoring],
-                )
-                kw.scoring = t.work_scoring
+                line = f"重点工作 {kw.name}：计分方式 {before} → {after}"
+                _change(session, kw, "scoring", t.work_scoring, line, report, actor, now, source)
         if kw is None or t.work_weight is None or t.key_work in done:
             continue
         done.add(t.key_work)
         if kw.weight != t.work_weight:
-            report.updated.append(f"重点工作 {kw.name}：权重 {kw.weight:g} → {t.work_weight:g}")
-            audit(
-                session,
-                at=now,
-                actor=actor,
-                source=source,
-                action="import_update",
-                entity="key_work",
-                entity_id=kw.id,
-                weight=[kw.weight, t.work_weight],
-            )
-            kw.weight = t.work_weight
+            line = f"重点工作 {kw.name}：权重 {kw.weight:g} → {t.work_weight:g}"
+            _change(session, kw, "weight", t.work_weight, line, report, actor, now, source)
+
+
+def _change(
+    session: Session,
+    kw: KeyWork,
+    field: str,
+    new: object,
+    line: str,
+    report: ImportReport,
+    actor: str,
+    now: dt.datetime,
+    source: str,
+) -> None:
+    """One setting of a key work changed by the sheet: reported, audited (before and
+    after), then set."""
+    report.updated.append(line)
+    old = getattr(kw, field)
+    audit(
+        session,
+        at=now,
+        actor=actor,
+        source=source,
+        action="import_update",
+        entity="key_work",
+        entity_id=kw.id,
+        **{field: [old, new]},
+    )
+    setattr(kw, field, new)
 
 
 def _update(task: Task, t: SheetTask, units: dict[int, Unit]) -> list[str]:
