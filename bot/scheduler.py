@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -13,6 +14,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import Session
 
+from bot.config import Config
 from bot.delivery.media import fetch_pending
 from bot.delivery.picture import render_board
 from bot.delivery.relay import Relay, relay_id
@@ -73,6 +75,20 @@ def simulated_clock(
         return (start + dt.timedelta(seconds=(ticks() - began) * speed)).astimezone(dt.UTC)
 
     return now
+
+
+def real_time_delivery(config: Config, speed: float) -> Config:
+    """The config for a process on a clock SPEED times real time: the outbox's row lease
+    and WeCom's rate window stay real seconds. Shrunk to simulated seconds, a row's lease
+    would lapse while its relay is still sending (another relay sends it again), and the
+    relay would pace for a window that WeCom does not have."""
+    if speed <= 1:
+        return config
+    d = config.delivery
+    scaled = replace(
+        d, lease_seconds=int(d.lease_seconds * speed), window_seconds=d.window_seconds * speed
+    )
+    return replace(config, delivery=scaled)
 
 
 def remind(rt: Runtime, at: dt.datetime | None = None, *, dry_run: bool = False) -> list[Sent]:

@@ -246,3 +246,41 @@ def test_the_documented_layout_walks_a_day_under_load(
     )
     assert max(sends.values()) == 1, [k for k, n in sends.items() if n > 1]
     assert not [row for row in outbox if row.status == "parked"]
+    # And nothing lost on the way out: each row marked sent reached the fake once (replies to
+    # one liaison exceed WeCom's 30 a minute, so rate-limited resends are part of this).
+    sent = sum(row.status == "sent" for row in outbox)
+    assert len(delivered["delivered"]) == sent, Counter(row.status for row in outbox)
+
+
+def test_the_fake_drops_a_repeat_only_of_what_it_let_through() -> None:
+    """WeCom's duplicate check drops a resend of a message it delivered; a message refused
+    for the rate limit was not delivered, and its resend must arrive."""
+    from bot.devtools.fakewecom import FakeWecom, create_fake_app
+
+    fake = FakeWecom(corp_id=CORP, user_limit=1)
+    client = create_fake_app(fake).test_client()
+    token = client.get(f"/cgi-bin/gettoken?corpid={CORP}&corpsecret=fake-secret").json
+    assert token is not None
+
+    def send(text: str, card: bool = False) -> int:
+        body: dict[str, object] = {"touser": "u1", "msgtype": "text", "text": {"content": text}}
+        if card:  # a card has no `content`: its whole body tells two cards apart
+            button = [{"text": "已完成", "key": text}]
+            body = {"touser": "u1", "msgtype": "template_card"}
+            body["template_card"] = {"task_id": text, "button_list": button}
+        body |= {"agentid": 1, "enable_duplicate_check": 1, "duplicate_check_interval": 14400}
+        answer = client.post(
+            f"/cgi-bin/message/send?access_token={token['access_token']}", json=body
+        ).json
+        assert answer is not None
+        return int(answer["errcode"])
+
+    assert send("一") == 0
+    assert send("二") == 45009  # over the limit: refused, not delivered
+    fake.windows.clear()  # the window passes
+    assert send("二") == 0 and send("一") == 0  # the resend arrives; the repeat is dropped
+    assert [d["body"]["text"]["content"] for d in fake.delivered] == ["一", "二"]
+    fake.windows.clear()
+    assert send("卡1", card=True) == 0
+    fake.windows.clear()
+    assert send("卡2", card=True) == 0 and len(fake.delivered) == 4  # not taken for a repeat

@@ -289,3 +289,17 @@ def test_a_sped_up_scheduler_walks_slots_and_keeps_a_real_time_lease(rt: Runtime
     assert not plain.heartbeat()
     rt.clock.advance(seconds=LEASE_TTL.total_seconds() * 2)  # type: ignore[attr-defined]
     assert plain.heartbeat()  # lapsed after 30 real seconds without a heartbeat
+
+
+def test_a_sped_up_process_keeps_the_outbox_lease_and_rate_window_in_real_seconds(
+    rt: Runtime,
+) -> None:
+    from bot.scheduler import real_time_delivery
+
+    d = rt.config.delivery
+    fast = real_time_delivery(rt.config, 900).delivery
+    assert (fast.lease_seconds, fast.window_seconds) == (
+        d.lease_seconds * 900,
+        d.window_seconds * 900,
+    )
+    assert real_time_delivery(rt.config, 0) is rt.config  # frozen or real: unchanged

@@ -59,7 +59,7 @@ CLOCK_HELP = (
 
 def use_clock(state: State, clock: str | None) -> float:
     """Run the runtime on a `--clock` spec, if given; its speed (1.0 for the real clock)."""
-    from bot.scheduler import clock_speed, simulated_clock
+    from bot.scheduler import clock_speed, real_time_delivery, simulated_clock
 
     if not clock:
         return 1.0
@@ -67,7 +67,9 @@ def use_clock(state: State, clock: str | None) -> float:
         state.runtime.clock = simulated_clock(clock)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--clock") from None
-    return clock_speed(clock)
+    speed = clock_speed(clock)
+    state.runtime.config = real_time_delivery(state.runtime.config, speed)
+    return speed
 
 
 @cli.command()
