@@ -202,6 +202,9 @@ def test_the_documented_layout_walks_a_day_under_load(
             time.sleep(0.5)
         for p in procs:
             assert p.popen.poll() is None, (p.name, p.log[-20:])
+    except BaseException:
+        procs[0].stop()  # failed before the fake was read: stop it too
+        raise
     finally:
         # The idle scheduler first: otherwise it could take the lease the holder releases.
         held = [any("lease taken" in line for line in s.log) for s in schedulers]
@@ -209,8 +212,10 @@ def test_the_documented_layout_walks_a_day_under_load(
         order += [s for s, h in zip(schedulers, held, strict=True) if h]
         for p in [*procs[1:5], *order, relay]:
             p.stop()
-    delivered = requests.get(f"http://{HOST}:{fake_port}/_fake/delivered", timeout=10).json()
-    procs[0].stop()
+    try:
+        delivered = requests.get(f"http://{HOST}:{fake_port}/_fake/delivered", timeout=10).json()
+    finally:
+        procs[0].stop()
 
     acked = {key for key, status in answers if status == 200}
     assert acked == {str(70_000 + i) for i in range(UNIQUE)}, Counter(s for _, s in answers)
