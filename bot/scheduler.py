@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -13,6 +14,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.orm import Session
 
+from bot.config import Config
 from bot.delivery.media import fetch_pending
 from bot.delivery.picture import render_board
 from bot.delivery.relay import Relay, relay_id
@@ -35,26 +37,59 @@ LEASE_NAME = "scheduler"
 LEASE_TTL = dt.timedelta(seconds=30)
 
 
-def simulated_clock(
-    spec: str, ticks: Callable[[], float] = time.monotonic
-) -> Callable[[], dt.datetime]:
-    """A clock for rehearsals and tests: `START` (ISO 8601 with its UTC offset) frozen, or
-    `START@SPEED`, starting at START when made and running SPEED times faster than real
-    time (60: a working day in eight minutes). Elapsed time comes from `ticks` (monotonic).
-    """
-    start_text, _, speed_text = spec.partition("@")
+def _parse_clock(spec: str) -> tuple[dt.datetime, float, float | None]:
+    start_text, _, rest = spec.partition("@")
+    speed_text, _, epoch_text = rest.partition("@")
     start = dt.datetime.fromisoformat(start_text)
     if start.tzinfo is None:
         raise ValueError(f"clock start {start_text!r} needs a UTC offset, e.g. +08:00")
     speed = float(speed_text) if speed_text else 0.0
     if speed < 0:
         raise ValueError("clock speed must not be negative")
+    return start, speed, float(epoch_text) if epoch_text else None
+
+
+def clock_speed(spec: str) -> float:
+    """How many times faster than real time a `--clock` spec runs (0: frozen)."""
+    return _parse_clock(spec)[1]
+
+
+def simulated_clock(
+    spec: str,
+    ticks: Callable[[], float] = time.monotonic,
+    wall: Callable[[], float] = time.time,
+) -> Callable[[], dt.datetime]:
+    """A clock for rehearsals and tests: `START` (ISO 8601 with its UTC offset) frozen, or
+    `START@SPEED`, starting at START when made and running SPEED times faster than real
+    time (60: a working day in eight minutes). Elapsed time comes from `ticks` (monotonic).
+
+    `START@SPEED@EPOCH` reads START at the Unix time EPOCH (from `wall`) instead of when
+    made: processes started at different moments with the same spec share one simulated
+    time, as two schedulers walking the same day must (the lease hand-over, slot keys).
+    """
+    start, speed, epoch = _parse_clock(spec)
+    if epoch is not None:
+        return lambda: (start + dt.timedelta(seconds=(wall() - epoch) * speed)).astimezone(dt.UTC)
     began = ticks()
 
     def now() -> dt.datetime:
         return (start + dt.timedelta(seconds=(ticks() - began) * speed)).astimezone(dt.UTC)
 
     return now
+
+
+def real_time_delivery(config: Config, speed: float) -> Config:
+    """The config for a process on a clock SPEED times real time: the outbox's row lease
+    and WeCom's rate window stay real seconds. Shrunk to simulated seconds, a row's lease
+    would lapse while its relay is still sending (another relay sends it again), and the
+    relay would pace for a window that WeCom does not have."""
+    if speed <= 1:
+        return config
+    d = config.delivery
+    scaled = replace(
+        d, lease_seconds=int(d.lease_seconds * speed), window_seconds=d.window_seconds * speed
+    )
+    return replace(config, delivery=scaled)
 
 
 def remind(rt: Runtime, at: dt.datetime | None = None, *, dry_run: bool = False) -> list[Sent]:
@@ -120,8 +155,12 @@ def publish(rt: Runtime, now: dt.datetime | None = None) -> int:
 class SchedulerService:
     """Holds the scheduler lease; jobs do nothing on a process that is not the holder."""
 
-    def __init__(self, rt: Runtime, holder: str | None = None) -> None:
+    def __init__(self, rt: Runtime, holder: str | None = None, speed: float = 1.0) -> None:
         self.rt = rt
+        # Under a sped-up clock (`--clock START@SPEED`) the rule jobs run SPEED times as
+        # often (at most once a second) so a rehearsal walks every slot; the lease keeps its
+        # real-time lifetime, or it would lapse between two heartbeats and change hands.
+        self.speed = max(speed, 1.0)
         self.holder = holder or relay_id()
         self.active = False
         self.relay: Relay | None = None
@@ -130,7 +169,9 @@ class SchedulerService:
 
     def heartbeat(self) -> bool:
         was = self.active
-        self.active = acquire(self.rt.sessions, LEASE_NAME, self.holder, self.rt.now(), LEASE_TTL)
+        self.active = acquire(
+            self.rt.sessions, LEASE_NAME, self.holder, self.rt.now(), LEASE_TTL * self.speed
+        )
         if self.active != was:
             log.info("scheduler lease %s by %s", "taken" if self.active else "lost", self.holder)
         elif not self.active and not self.beats:
@@ -183,6 +224,10 @@ class SchedulerService:
         """The job, logging an outage once and backing off while it lasts."""
         return JobGuard(name, job, self.rt.now)
 
+    def every(self, seconds: float) -> float:
+        """A rule job's real interval: `seconds` of simulated time, at least one second."""
+        return max(1.0, seconds / self.speed)
+
     def build(self, blocking: bool) -> BaseScheduler:
         kind: Any = BlockingScheduler if blocking else BackgroundScheduler
         sched = kind(timezone=self.rt.tz, job_defaults={"coalesce": True, "max_instances": 1})
@@ -195,13 +240,15 @@ class SchedulerService:
         )
         sched.add_job(self.guard("deliver", self.deliver), "interval", seconds=3, id="deliver")
         sched.add_job(self.guard("inbound", self.inbound), "interval", seconds=1, id="inbound")
-        sched.add_job(self.guard("rank", self.rank), "interval", seconds=60, id="rank")
+        sched.add_job(self.guard("rank", self.rank), "interval", seconds=self.every(60), id="rank")
         sched.add_job(self.guard("evidence", self.evidence), "interval", seconds=30, id="evidence")
-        sched.add_job(self.guard("duties", self.duties), "interval", seconds=300, id="duties")
+        sched.add_job(
+            self.guard("duties", self.duties), "interval", seconds=self.every(300), id="duties"
+        )
         sched.add_job(
             self.guard("remind", self.remind),
             "interval",
-            seconds=60,
+            seconds=self.every(60),
             id="remind",
             next_run_time=dt.datetime.now(self.rt.tz) + dt.timedelta(seconds=5),
         )

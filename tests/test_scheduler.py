@@ -256,3 +256,50 @@ def test_simulated_clock_frozen_or_sped_up() -> None:
     assert frozen() == frozen() == dt.datetime(2026, 10, 13, 1, 0, tzinfo=dt.UTC)
     with pytest.raises(ValueError, match="UTC offset"):
         simulated_clock("2026-10-13T09:00:00")
+
+
+def test_schedulers_given_one_epoch_share_one_simulated_time() -> None:
+    from bot.scheduler import clock_speed, simulated_clock
+
+    spec = "2026-10-13T08:00:00+08:00@600@1000"
+    # Made at different moments (different monotonic readings), read at one wall moment.
+    first = simulated_clock(spec, ticks=lambda: 5.0, wall=lambda: 1060.0)
+    second = simulated_clock(spec, ticks=lambda: 900.0, wall=lambda: 1060.0)
+    assert first() == second() == dt.datetime(2026, 10, 13, 10, 0, tzinfo=dt.UTC)  # 60 s × 600
+    assert clock_speed(spec) == 600 and clock_speed("2026-10-13T08:00:00+08:00") == 0
+
+
+def test_a_sped_up_scheduler_walks_slots_and_keeps_a_real_time_lease(rt: Runtime) -> None:
+    from bot.scheduler import LEASE_TTL, SchedulerService
+
+    fast = SchedulerService(rt, holder="fast", speed=600)
+    jobs = {j.id: j.trigger.interval.total_seconds() for j in fast.build(False).get_jobs()}
+    # Ten simulated minutes per reminder pass, never faster than once a second.
+    assert (jobs["remind"], jobs["duties"], jobs["heartbeat"]) == (1.0, 1.0, 10.0)
+    plain = SchedulerService(rt, holder="plain")
+    assert {j.id: j.trigger.interval.total_seconds() for j in plain.build(False).get_jobs()} == {
+        **jobs,
+        "remind": 60.0,
+        "rank": 60.0,
+        "duties": 300.0,
+    }
+    assert fast.heartbeat() and not plain.heartbeat()
+    # 30 real seconds are 5 simulated hours at 600×: the holder's lease outlives them.
+    rt.clock.advance(seconds=LEASE_TTL.total_seconds() * 599)  # type: ignore[attr-defined]
+    assert not plain.heartbeat()
+    rt.clock.advance(seconds=LEASE_TTL.total_seconds() * 2)  # type: ignore[attr-defined]
+    assert plain.heartbeat()  # lapsed after 30 real seconds without a heartbeat
+
+
+def test_a_sped_up_process_keeps_the_outbox_lease_and_rate_window_in_real_seconds(
+    rt: Runtime,
+) -> None:
+    from bot.scheduler import real_time_delivery
+
+    d = rt.config.delivery
+    fast = real_time_delivery(rt.config, 900).delivery
+    assert (fast.lease_seconds, fast.window_seconds) == (
+        d.lease_seconds * 900,
+        d.window_seconds * 900,
+    )
+    assert real_time_delivery(rt.config, 0) is rt.config  # frozen or real: unchanged

@@ -51,15 +51,42 @@ def demo(state: State) -> None:
     click.echo(f"demo county {verb}: {summary}")
 
 
+CLOCK_HELP = (
+    "Simulated time (rehearsals, tests): ISO 8601 start with offset, frozen or SPEED× real;"
+    " EPOCH (Unix time at which it reads START) lets several processes share one clock."
+)
+
+
+def use_clock(state: State, clock: str | None) -> float:
+    """Run the runtime on a `--clock` spec, if given; its speed (1.0 for the real clock)."""
+    from bot.scheduler import clock_speed, real_time_delivery, simulated_clock
+
+    if not clock:
+        return 1.0
+    try:
+        state.runtime.clock = simulated_clock(clock)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--clock") from None
+    speed = clock_speed(clock)
+    state.runtime.config = real_time_delivery(state.runtime.config, speed)
+    return speed
+
+
 @cli.command()
 @click.option("--host", default=None, help="Listen address (default from [web] host).")
 @click.option("--port", type=int, default=None, help="Listen port (default from [web] port).")
 @click.option("--no-scheduler", is_flag=True, help="Web only; run `duban scheduler` separately.")
 @click.option("--threads", type=int, default=8, show_default=True)
+@click.option("--clock", default=None, metavar="START[@SPEED[@EPOCH]]", help=CLOCK_HELP)
 @click.pass_obj
 @needs_db
 def serve(
-    state: State, host: str | None, port: int | None, no_scheduler: bool, threads: int
+    state: State,
+    host: str | None,
+    port: int | None,
+    no_scheduler: bool,
+    threads: int,
+    clock: str | None,
 ) -> None:
     """Serve callbacks and the dashboard (and the scheduler, unless --no-scheduler)."""
     import errno
@@ -69,6 +96,9 @@ def serve(
     from bot.app import create_app
     from bot.scheduler import SchedulerService
 
+    # The clock before the app: a rehearsal's messages are received in its simulated
+    # time, or a scheduler on the same clock would find them not yet due for handling.
+    speed = use_clock(state, clock)
     rt = state.runtime
     app = create_app(runtime=rt)
     host = host or rt.config.web.host
@@ -88,7 +118,7 @@ def serve(
         raise click.exceptions.Exit(2) from None
     service = None
     if not no_scheduler:
-        service = SchedulerService(rt)
+        service = SchedulerService(rt, speed=speed)
         service.build(blocking=False).start()
     mode = "沙箱模式 sandbox" if rt.config.sandbox else "企业微信 WeCom"
     click.echo(f"duban serving on http://{host}:{port} ({mode}); Ctrl+C to stop", err=True)
@@ -104,21 +134,17 @@ def serve(
     "--clock",
     envvar="DUBAN_SCHEDULER_CLOCK",
     default=None,
-    metavar="START[@SPEED]",
-    help="Simulated time (rehearsals, tests): ISO 8601 start with offset, frozen or SPEED× real.",
+    metavar="START[@SPEED[@EPOCH]]",
+    help=CLOCK_HELP,
 )
 @click.pass_obj
 @needs_db
 def scheduler(state: State, clock: str | None) -> None:
     """Run the scheduler (one active per database; others stay idle until it dies)."""
-    from bot.scheduler import SchedulerService, simulated_clock
+    from bot.scheduler import SchedulerService
 
-    if clock:
-        try:
-            state.runtime.clock = simulated_clock(clock)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--clock") from None
-    service = SchedulerService(state.runtime)
+    speed = use_clock(state, clock)
+    service = SchedulerService(state.runtime, speed=speed)
     sched = service.build(blocking=True)
 
     def stop(*_: Any) -> None:
@@ -136,14 +162,16 @@ def scheduler(state: State, clock: str | None) -> None:
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Deliver what is due now and exit.")
+@click.option("--clock", default=None, metavar="START[@SPEED[@EPOCH]]", help=CLOCK_HELP)
 @click.pass_obj
 @needs_db
-def deliver(state: State, once: bool) -> None:
+def deliver(state: State, once: bool, clock: str | None) -> None:
     """Run the outbox relay (several may run at once; each row goes to one of them)."""
     import time
 
     from bot.delivery.relay import Relay
 
+    use_clock(state, clock)  # a rehearsal's relay paces and retries in its simulated time
     relay = Relay(state.runtime)
     while True:
         result = relay.run_once()

@@ -217,15 +217,18 @@ def create_fake_app(fake: FakeWecom | None = None) -> Flask:
         if stormy():
             return reply(err(45009, "api freq out of limit"))
         with fake.lock:
-            if name == "message/send" and body.get("enable_duplicate_check"):
+            # The whole message, not only a text's content: two different cards are no repeat.
+            key = (body.get("touser", ""), json.dumps(body.get(body["msgtype"]), sort_keys=True))
+            dedupe = name == "message/send" and body.get("enable_duplicate_check")
+            if dedupe:
                 interval = int(body.get("duplicate_check_interval", 1800))
-                key = (body.get("touser", ""), _content(body))
                 last = fake.dedupe.get(key)
                 if last is not None and time.monotonic() - last < interval:
                     return reply({**OK, "invaliduser": ""})  # the platform drops the repeat
-                fake.dedupe[key] = time.monotonic()
             if not all(fake._allow(f"{name}:{t}", limit) for t in targets):
                 return reply(err(45009, "api freq out of limit"))
+            if dedupe:  # only a message that went out counts: a refused one may be resent
+                fake.dedupe[key] = time.monotonic()
             fake.record(name, "|".join(targets), body)
         return reply({**OK, "invaliduser": ""})
 
