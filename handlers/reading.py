@@ -308,6 +308,8 @@ def _progress(t: str) -> Command | None:
         note,
     )
     note = re.sub(r"^[\s,，。:：]*(?:左右)?[\s,，。:：]*", "", note)
+    # "完成八成了": a sentence-final particle left alone is no note.
+    note = re.sub(r"^[了啦啊呀哈的]+[\s,，。!！~～]*$", "", note.strip())
     ref = found[0] if found else None
     bare = re.fullmatch(r"\s*(?:进度|进展)\s*(\d{1,6})\s*", before, re.IGNORECASE)
     if ref is None and bare:  # "进度 56 80%": the number before the percentage is the task

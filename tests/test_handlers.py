@@ -517,3 +517,15 @@ def test_confirm_by_word_records_and_option_two_records_nothing(
     say(rt, county.liaison_many, "#3 应该完成了")
     say(rt, county.liaison_many, "确认")
     assert status_of(rt, 3, "CGZ") == "reported"
+
+
+def test_asked_for_deadlines_each_item_is_on_its_own_line(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.liaison_many, "截止时间？")
+    lines = reply.splitlines()
+    assert lines[0] == "城关镇的截止时间："
+    assert sorted(line.split(" ")[0] for line in lines[1:]) == ["#1", "#2", "#3"]
+
+
+def test_a_progress_note_keeps_no_stray_particle(rt: Runtime, county: County) -> None:
+    reply = say(rt, county.liaison_many, "各位领导好，3号任务完成八成了")
+    assert "80%" in reply and "，了" not in reply and "了。" not in reply
