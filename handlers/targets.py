@@ -38,7 +38,7 @@ def record_quantity(ctx: Context, a: Assignment, q: Quantity, note: str) -> Repl
     times = int((task.recurrence or {}).get("times") or 1) if task.recurrence else None
     if q.is_count and times is not None:
         goal, unit = float(times), q.unit
-    elif not q.is_count and task.target_value is not None:
+    elif task.target_value is not None:  # a one-off task may count too: 督查不少于10次
         goal, unit = task.target_value, task.target_unit
         if task.target_unit and q.unit != task.target_unit:
             return Reply(

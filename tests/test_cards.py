@@ -150,3 +150,19 @@ def test_nudged_liaisons_get_one_card_per_item(rt: Runtime, county: County, fake
         assert s.scalar(select(func.count()).where(Outbox.msg_type == "template_card")) == queued
     group = [d for d in fake.delivered() if d["endpoint"] == "webhook/send"]
     assert group, "the group message is unchanged"
+
+
+def test_overlong_card_fields_are_refused_or_keyed_never_a_500(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County
+) -> None:
+    """WeCom bounds neither a task id nor a response code; the columns hold 191 characters:
+    a long response code is refused with its reason, a long task id is keyed by its hash."""
+    ts = int(clock().timestamp())
+    long_code = click_xml("cgz_liaison", "done:3", "c-long", "R" * 300, ts)
+    assert post(server, peer, long_code, ts).status_code == 400
+    long_task = click_xml("cgz_liaison", "done:3", "T" * 300, "RC-long", ts + 1)
+    first = post(server, peer, long_task, ts + 1)
+    again = post(server, peer, long_task, ts + 1)  # a retry: the same hashed key
+    assert first.status_code == again.status_code == 200
+    with server.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Progress)) == 1

@@ -140,3 +140,9 @@ def test_a_number_for_a_plain_task_is_a_progress_note(rt: Runtime, county: Count
 
 def test_help_shows_how_to_report_quantities(rt: Runtime, county: County) -> None:
     assert "#21 本月已巡河2次" in say(rt, county.liaison_one, "帮助")
+
+
+def test_a_count_target_on_a_one_off_task_is_counted(rt: Runtime, county: County) -> None:
+    add_task(rt, 12, "开展安全督查", target_value=10, target_unit="次")
+    say(rt, county.liaison_one, "#12 已开展督查6次")
+    assert state(rt, 12) == [("", "in_progress", 60, None, 6)]

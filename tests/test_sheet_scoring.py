@@ -151,3 +151,16 @@ def test_a_vague_lead_unit_is_refused(rt: Runtime, county: County) -> None:
 )
 def test_groups_and_real_names_are_not_vague(name: str) -> None:
     assert VAGUE_UNITS.match(name) is None
+
+
+@SQLITE
+def test_a_new_key_works_mode_may_stand_on_any_of_its_rows(rt: Runtime, county: County) -> None:
+    """The mode written only on a later row of a new key work is the one it gets."""
+    rows = [
+        [1, "新重点", "任务甲", "县发改局", "河西乡", "2026年12月31日", "", ""],
+        [2, "新重点", "任务乙", "县发改局", "城关镇", "2026年12月31日", "", "按目标"],
+    ]
+    report = run_import(rt, sheet(rows), actor="office", year=2026, dry_run=False)
+    assert report.ok, report.errors
+    with rt.sessions() as s:
+        assert s.scalar(select(KeyWork.scoring).where(KeyWork.name == "新重点")) == ATTAINMENT

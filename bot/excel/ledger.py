@@ -151,6 +151,7 @@ def read_sheet(
         planned.append(UnitRef(-i, f"U{n:03d}", name, kind))
     again = parse(directory_from([*units, *planned], aliases), year)
     again.missing = sheet.missing
+    again.unit_kinds = sheet.unit_kinds
     return again, planned
 
 
@@ -353,8 +354,13 @@ def _apply(
         names = "、".join(units[i].name for i in t.unit_ids)
         if task is None:
             if t.key_work not in key_works:
+                # A new key work takes its weight and scoring from whichever of its rows
+                # gives them (one row is enough; the others may leave the cells blank).
+                rows = [r for r in tasks if r.key_work == t.key_work]
+                weight = next((r.work_weight for r in rows if r.work_weight is not None), None)
+                scoring = next((r.work_scoring for r in rows if r.work_scoring is not None), None)
                 key_works[t.key_work] = KeyWork(
-                    name=t.key_work, weight=t.work_weight or 1.0, scoring=t.work_scoring
+                    name=t.key_work, weight=weight or 1.0, scoring=scoring
                 )
                 session.add(key_works[t.key_work])
             if use_seq and t.seq is not None and t.seq not in taken:

@@ -19,14 +19,17 @@ with engine.connect() as connection:
         # pragma outside a transaction, so it is set before the migration's one begins.
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.commit()
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=sqlite,
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-    connection.commit()
-    if sqlite:
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+    finally:
+        if sqlite:  # a pooled connection goes back as `bot.db` made it, even after a failure
+            connection.rollback()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")

@@ -179,10 +179,14 @@ def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: st
         return Response("", mimetype="text/plain")
     key = f"wecom:card:{click['TaskId']}:{action}"
     sender, code = click["FromUserName"], click["ResponseCode"]
+    if len(code) > fields.KEY_MAX:  # the card update's target column holds 191
+        return refuse("wecom", CallbackRejected(400, f"ResponseCode over {fields.KEY_MAX}"))
     today = rt.now().astimezone(rt.tz).date()
     reason = chosen_reason(click["Reason"], today) if action in RETURNS else ""
     if reason:  # 退回 with a reason from the drop-down: a message of its own
         key = f"{key}:{click['Reason']}"
+    if len(key) > fields.KEY_MAX - len("card-update:"):  # WeCom allows long task ids
+        key = "wecom:card:" + hashlib.sha256(key.encode()).hexdigest()
     try:
         stale = ""
         if action in DECISIONS:  # 初审/销号 通过 / 退回 on a claim (handlers/review_cards.py)
