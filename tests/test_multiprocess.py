@@ -272,7 +272,12 @@ def test_the_fake_drops_a_repeat_only_of_what_it_let_through() -> None:
         if card:  # a card has no `content`: its whole body tells two cards apart
             button = [{"text": "已完成", "key": text}]
             body = {"touser": "u1", "msgtype": "template_card"}
-            body["template_card"] = {"task_id": text, "button_list": button}
+            body["template_card"] = {  # a card WeCom would take (the fake checks)
+                "card_type": "button_interaction",
+                "task_id": text,
+                "main_title": {"title": "督办事项"},
+                "button_list": button,
+            }
         body |= {"agentid": 1, "enable_duplicate_check": 1, "duplicate_check_interval": 14400}
         answer = client.post(
             f"/cgi-bin/message/send?access_token={token['access_token']}", json=body
@@ -286,6 +291,6 @@ def test_the_fake_drops_a_repeat_only_of_what_it_let_through() -> None:
     assert send("二") == 0 and send("一") == 0  # the resend arrives; the repeat is dropped
     assert [d["body"]["text"]["content"] for d in fake.delivered] == ["一", "二"]
     fake.windows.clear()
-    assert send("卡1", card=True) == 0
+    assert send("card1", card=True) == 0
     fake.windows.clear()
-    assert send("卡2", card=True) == 0 and len(fake.delivered) == 4  # not taken for a repeat
+    assert send("card2", card=True) == 0 and len(fake.delivered) == 4  # not taken for a repeat
