@@ -15,11 +15,14 @@ from typing import Any
 
 import click
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from bot.config import Config, load_config
 from bot.db import DatabaseUnavailable
 from bot.logs import setup_logging
 from bot.runtime import Runtime, build_runtime
+from handlers.render import render
+from schedules.board import PeriodError, choose_period
 
 log = logging.getLogger("duban")
 
@@ -86,6 +89,17 @@ def missing_sqlite_file(rt: Runtime) -> None:
             f"这里没有数据库 no database here ({Path(path).resolve()})：在项目目录运行，"
             "或先运行 `duban init`，或用 --config 指定配置文件"
         )
+
+
+def chosen_period(
+    session: Session, rt: Runtime, period: str | None, start: str | None, end: str | None
+) -> tuple[str, dt.date, dt.date]:
+    """The period `--period`/`--from`/`--to` name; a usage error in the office's words."""
+    try:
+        return choose_period(session, rt.config.rules, rt.today(), period, start, end)
+    except PeriodError as exc:
+        problem = {"problem": exc.problem, "data": exc.data}
+        raise click.UsageError(render("period_error", problem)) from None
 
 
 def emit(data: Any, as_json: bool, lines: Callable[[], list[str]]) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from bot.cli.base import State, cli, needs_db
-from handlers.render import render
+from bot.cli.base import State, chosen_period, cli, needs_db
 from handlers.self_review import ask_experience_note
 from models import Unit
-from schedules.board import PeriodError, board_for, choose_period
+from schedules.board import board_for
 
 
 @cli.command()
@@ -25,11 +24,7 @@ def experience(state: State, unit: str, period: str | None, start: str, end: str
     rt = state.runtime
     today = rt.today()
     with rt.sessions() as session:
-        try:
-            kind, first, last = choose_period(session, rt.config.rules, today, period, start, end)
-        except PeriodError as exc:
-            problem = {"problem": exc.problem, "data": exc.data}
-            raise click.UsageError(render("period_error", problem)) from None
+        kind, first, last = chosen_period(session, rt, period, start, end)
         found = session.scalar(select(Unit).where((Unit.code == unit) | (Unit.name == unit)))
         if found is None:
             raise click.ClickException(f"no unit {unit}")

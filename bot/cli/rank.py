@@ -6,11 +6,11 @@ import json
 
 import click
 
-from bot.cli.base import State, cli, needs_db, pad
+from bot.cli.base import State, chosen_period, cli, needs_db, pad
 from bot.scheduler import board_broadcast
 from handlers.notices import board_data, board_json
-from handlers.render import phrase, render
-from schedules.board import PeriodError, board_for, choose_period
+from handlers.render import phrase
+from schedules.board import board_for
 from schedules.board import publish as freeze
 from schedules.standing import standings, thin_period
 
@@ -61,11 +61,7 @@ def rank(
     rt = state.runtime
     today = rt.today()
     with rt.sessions() as session:
-        try:
-            kind, first, last = choose_period(session, rt.config.rules, today, period, start, end)
-        except PeriodError as exc:
-            problem = {"problem": exc.problem, "data": exc.data}
-            raise click.UsageError(render("period_error", problem)) from None
+        kind, first, last = chosen_period(session, rt, period, start, end)
         if publish:
             if today <= last:
                 raise click.UsageError(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from bot.cli.base import State, cli, needs_db
+from bot.cli.base import State, chosen_period, cli, needs_db
 from bot.notice import write_notice
-from handlers.render import render
-from schedules.board import PeriodError, choose_period
 
 
 @cli.command()
@@ -36,10 +34,6 @@ def report(state: State, period: str | None, start: str | None, end: str | None,
     rt = state.runtime
     today = rt.today()
     with rt.sessions() as session:
-        try:
-            kind, first, last = choose_period(session, rt.config.rules, today, period, start, end)
-        except PeriodError as exc:
-            problem = {"problem": exc.problem, "data": exc.data}
-            raise click.UsageError(render("period_error", problem)) from None
+        kind, first, last = chosen_period(session, rt, period, start, end)
         write_notice(session, rt.config.rules, rt.calendar, kind, first, last, today, path)
     click.echo(f"已写入 {path}", err=True)

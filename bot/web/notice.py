@@ -11,8 +11,9 @@ from sqlalchemy import select
 from bot.notice import write_notice
 from bot.web.auth import login_required
 from bot.web.ledger_excel import may_import
+from bot.web.rankings import requested_period
 from bot.web.views import bp, rt
-from handlers.render import range_label, render
+from handlers.render import range_label
 from handlers.self_review import ask_experience_note
 from models import Unit
 from schedules.board import PeriodError, board_for, choose_period
@@ -24,22 +25,9 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 @login_required
 def rankings_notice() -> Any:
     r = rt()
-    args = request.args
     buf = io.BytesIO()
     with r.sessions() as db:
-        try:
-            kind, first, last = choose_period(
-                db,
-                r.config.rules,
-                r.today(),
-                args.get("period") or None,
-                args.get("from") or None,
-                args.get("to") or None,
-            )
-        except PeriodError as exc:
-            abort(
-                400, description=render("period_error", {"problem": exc.problem, "data": exc.data})
-            )
+        kind, first, last = requested_period(db)
         write_notice(db, r.config.rules, r.calendar, kind, first, last, r.today(), buf)
     buf.seek(0)
     name = f"重点工作KPI评价结果通报-{range_label(first, last, r.today())}.docx"

@@ -9,6 +9,7 @@ import io
 from typing import Any
 
 from flask import abort, jsonify, render_template, request, send_file
+from sqlalchemy.orm import Session
 
 from bot.web import api
 from bot.web.auth import login_required
@@ -29,24 +30,28 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KIND_LABELS = {"week": "周", "month": "月", "custom": "区间"}
 
 
-def requested_board() -> Board:
-    """The board the query string asks for (`period`, `from`, `to`); 400 when it is wrong."""
+def requested_period(db: Session) -> tuple[str, dt.date, dt.date]:
+    """The period the query string asks for (`period`, `from`, `to`); 400 when it is wrong."""
     r = rt()
     args = request.args
+    try:
+        return choose_period(
+            db,
+            r.config.rules,
+            r.today(),
+            args.get("period") or None,
+            args.get("from") or None,
+            args.get("to") or None,
+        )
+    except PeriodError as exc:
+        abort(400, description=render("period_error", {"problem": exc.problem, "data": exc.data}))
+
+
+def requested_board() -> Board:
+    """The board the query string asks for; 400 when it is wrong."""
+    r = rt()
     with r.sessions() as db:
-        try:
-            kind, first, last = choose_period(
-                db,
-                r.config.rules,
-                r.today(),
-                args.get("period") or None,
-                args.get("from") or None,
-                args.get("to") or None,
-            )
-        except PeriodError as exc:
-            abort(
-                400, description=render("period_error", {"problem": exc.problem, "data": exc.data})
-            )
+        kind, first, last = requested_period(db)
         return board_for(db, r.config.rules, r.calendar, kind, first, last, r.today())
 
 
