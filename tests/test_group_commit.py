@@ -17,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 from bot.config import Config, load_config
 from bot.db import DatabaseUnavailable
 from bot.inbound.groupcommit import GroupCommitter, committer
-from bot.inbound.pipeline import Accepted, accept, process, store_batch
+from bot.inbound.pipeline import Accepted, accept, process
+from bot.inbound.store import store_batch
 from bot.runtime import Runtime
 from models import InboundMessage, Progress
 from tests.conftest import Clock, County, LiveServer, serve_app

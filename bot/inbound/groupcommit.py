@@ -117,8 +117,9 @@ class GroupCommitter:
             return batch
 
     def _run(self) -> None:
-        # One connection kept while callbacks keep coming: no pool checkout (and its
-        # liveness ping) per batch. Any failure drops it; the next batch connects afresh.
+        # One connection kept while callbacks keep coming (until IDLE_SECONDS without
+        # one): no pool checkout, and no liveness ping, per batch. Any failure drops it;
+        # the next batch connects afresh.
         conn: Connection | None = None
         while (batch := self._take()) is not None:
             engine = self._engine()
@@ -126,7 +127,9 @@ class GroupCommitter:
                 if engine is None:
                     raise RuntimeError("database engine was discarded")
                 if conn is None:
-                    conn = engine.connect()
+                    # The batch is one statement (store.py), so it commits by itself:
+                    # autocommit spares the BEGIN and COMMIT round trips.
+                    conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
                 self._commit(engine, conn, batch)
             except BaseException as exc:  # every waiter must wake, whatever happened
                 for p in batch:
@@ -140,11 +143,8 @@ class GroupCommitter:
                     p.batch = len(batch)
                     p.done.set()
             del engine
-            if conn is not None and not self.queued():
-                conn.close()  # idle: back to the pool
-                conn = None
         if conn is not None:
-            conn.close()
+            conn.close()  # idle for IDLE_SECONDS: back to the pool
 
     def _commit(self, engine: Engine, conn: Connection, batch: list[_Pending]) -> None:
         first: dict[str, _Pending] = {}

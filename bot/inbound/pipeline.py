@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
 from sqlalchemy.orm import Session, joinedload
@@ -25,6 +24,7 @@ from bot.db import DatabaseUnavailable, writer_gate
 from bot.inbound import binding
 from bot.inbound.binding import redeem
 from bot.inbound.groupcommit import AlreadyStored, committer
+from bot.inbound.store import store_batch
 from bot.runtime import Runtime
 from handlers.base import Context
 from handlers.render import render
@@ -113,32 +113,6 @@ def accept(
             exc.__class__.__name__,
         )
         raise DatabaseUnavailable(str(exc)) from exc
-
-
-_FIXED = {"reply": "", "status": "received", "reply_via": "passive"}
-# Core, not the ORM: executed with a list of rows, SQLAlchemy sends one multi-row INSERT.
-_INSERT = insert(InboundMessage.__table__).returning(  # type: ignore[arg-type]
-    InboundMessage.id, sort_by_parameter_order=True
-)
-
-
-def store_batch(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int | None]:
-    """Store a batch of callbacks in the open transaction: one SELECT finds the senders among
-    active members (a sender who is not: nothing stored, None), one multi-row INSERT …
-    RETURNING stores the rest. Two round trips per batch, however large: the committer
-    thread waits for the GIL after each one while the request threads decrypt."""
-    member_of: dict[tuple[bool, str], int] = {}
-    for wechat, column in ((False, Member.userid), (True, Member.openid)):
-        senders = {r["sender"] for r in rows if (r["channel"] == "wechat") is wechat}
-        if senders:
-            found = conn.execute(
-                select(column, Member.id).where(column.in_(senders), Member.active.is_(True))
-            )
-            member_of.update(((wechat, str(sender)), mid) for sender, mid in found)
-    members = [member_of.get((r["channel"] == "wechat", r["sender"])) for r in rows]
-    todo = [{**r, **_FIXED, "member_id": m} for r, m in zip(rows, members, strict=True) if m]
-    ids = iter(conn.execute(_INSERT, todo).scalars().all() if todo else [])
-    return [next(ids) if m else None for m in members]
 
 
 def _not_a_member(
