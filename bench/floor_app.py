@@ -1,6 +1,7 @@
 """The floor for callback throughput: what any Flask + wechatpy WeCom app must do per
 callback — verify the signature, decrypt, parse — and then answer an empty 200. Served by
-waitress with the bot's thread count, so the benchmark compares like with like.
+the same waitress server as `duban serve` (bot/wsgi_server.py) with the same thread count,
+so the benchmark compares the apps, not two servers.
 
     python -m bench.floor_app --port 8099 --threads 8 --token T --aes-key K --corp C
 """
@@ -35,7 +36,7 @@ def create_floor_app(token: str, aes_key: str, corp_id: str) -> Flask:
 
 
 def main() -> None:
-    from waitress import serve
+    from bot.wsgi_server import build_server
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -43,9 +44,15 @@ def main() -> None:
     ap.add_argument("--token", required=True)
     ap.add_argument("--aes-key", required=True)
     ap.add_argument("--corp", required=True)
+    ap.add_argument("--stock", action="store_true", help="stock waitress (serve()), for comparison")
     args = ap.parse_args()
     app = create_floor_app(args.token, args.aes_key, args.corp)
-    serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="floor")
+    if args.stock:
+        from waitress import serve
+
+        serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="floor")
+        return
+    build_server(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="floor").run()
 
 
 if __name__ == "__main__":

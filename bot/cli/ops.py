@@ -91,10 +91,9 @@ def serve(
     """Serve callbacks and the dashboard (and the scheduler, unless --no-scheduler)."""
     import errno
 
-    from waitress.server import create_server
-
     from bot.app import create_app
     from bot.scheduler import SchedulerService
+    from bot.wsgi_server import build_server
 
     # The clock before the app: a rehearsal's messages are received in its simulated
     # time, or a scheduler on the same clock would find them not yet due for handling.
@@ -105,7 +104,7 @@ def serve(
     port = port or rt.config.web.port
     try:
         # Bound before anything is announced or started: a taken port is one clear line.
-        server = create_server(app, host=host, port=port, threads=threads, ident="duban")
+        server = build_server(app, host=host, port=port, threads=threads)
     except OSError as exc:
         if exc.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
             raise
