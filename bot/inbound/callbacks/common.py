@@ -112,15 +112,21 @@ def answer(
 
 
 def wecom_verifier(token: str, aes_key: str, receive_id: str, what: str) -> Verifier:
-    """A verifier for WeCom's crypto (app: receive id = corp id; smart robot: "")."""
+    """A verifier for WeCom's crypto (app: receive id = corp id; smart robot: ""), made
+    once per app and settings: wechatpy's crypto object decodes the key when built."""
     from wechatpy.enterprise.crypto import WeChatCrypto
 
     rt = runtime()
     if not (token and aes_key):
         raise CallbackRejected(404, f"{what} callback not configured")
-    return Verifier(
-        token,
-        WeChatCrypto(token, aes_key, receive_id),
-        rt.config.wecom.timestamp_window_seconds,
-        rt.clock,
+    made: dict[tuple[object, ...], Verifier] = current_app.extensions.setdefault(
+        "duban.verifiers", {}
     )
+    window = rt.config.wecom.timestamp_window_seconds
+    key = (token, aes_key, receive_id, window)
+    found = made.get(key)
+    if found is None or found.clock is not rt.clock:  # tests swap the clock
+        found = made[key] = Verifier(
+            token, WeChatCrypto(token, aes_key, receive_id), window, rt.clock
+        )
+    return found

@@ -53,7 +53,9 @@ class Crypto(Protocol):
 
     def check_signature(self, signature: str, timestamp: str, nonce: str, echo_str: str) -> str: ...
 
-    def decrypt_message(self, msg: str, signature: str, timestamp: str, nonce: str) -> str: ...
+    def decrypt_message(
+        self, msg: str | dict[str, str], signature: str, timestamp: str, nonce: str
+    ) -> str: ...
 
     def encrypt_message(self, msg: str, nonce: str, timestamp: str | None = None) -> str: ...
 
@@ -107,8 +109,8 @@ class Verifier:
         sig = self.check_signature(sig, timestamp, nonce, encrypt)
         crypto = self.cipher()
         try:
-            body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
-            return str(crypto.decrypt_message(body, sig, timestamp, nonce))
+            # Given as the parsed envelope: wechatpy parses a string body again.
+            return str(crypto.decrypt_message({"Encrypt": encrypt}, sig, timestamp, nonce))
         except Exception as exc:
             raise self._decrypt_error(exc) from None
 
