@@ -10,6 +10,8 @@ Two changes to stock waitress, both about its one I/O thread under load:
   Output left over when the lock is released is flushed as before: the task pulls the
   server's trigger when it ends, and a task waiting to drain a full buffer waits on the
   lock's condition, which releases the lock.
+- The app learns how many requests wait for a thread (`BACKLOG`), so a busy webhook
+  acknowledges and leaves handling to the worker even while few requests are inside it.
 - "Task queue depth is N" is not logged for every request of a burst: queueing at 50
   connections over 8 threads is the normal state, and logging it cost 4 % of the CPU.
 """
@@ -17,10 +19,14 @@ Two changes to stock waitress, both about its one I/O thread under load:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
+
+# Where a Flask app finds how many requests wait for a server thread.
+BACKLOG = "duban.backlog"
 
 
 class Channel(HTTPChannel):
@@ -51,4 +57,14 @@ def build_server(
     for each in listeners:
         if isinstance(each, BaseWSGIServer):
             each.channel_class = Channel
+    # Requests read but waiting for a thread: the webhook is busy even when few are inside
+    # the app yet (bot/inbound/callbacks/common.py answers those without handling them).
+    queue = server.task_dispatcher.queue
+    set_backlog(app, lambda: len(queue))
     return server
+
+
+def set_backlog(app: Any, waiting: Callable[[], int]) -> None:
+    extensions = getattr(app, "extensions", None)
+    if isinstance(extensions, dict):
+        extensions[BACKLOG] = waiting

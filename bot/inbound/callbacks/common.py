@@ -11,6 +11,7 @@ from bot.db import DatabaseUnavailable
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier
 from bot.inbound.pipeline import accept, process
 from bot.runtime import Runtime
+from bot.wsgi_server import BACKLOG
 
 log = logging.getLogger("bot.inbound.callbacks")
 
@@ -96,7 +97,10 @@ def answer(
         )
         if accepted.inbound_id is None:
             return accepted.reply or ""
-        # Busy: more callbacks in flight, or committed together, than may be handled inline.
+        # Busy: more callbacks in flight, waiting for a server thread, or committed
+        # together, than may be handled inline.
+        waiting = current_app.extensions.get(BACKLOG)
+        busy += waiting() if waiting is not None else 0
         if max(busy, accepted.batch) > rt.config.web.inline_limit:
             log.info(
                 "callback busy (%s in flight): msg_key=%s acknowledged, handled by the worker",
