@@ -1,17 +1,19 @@
 """Callback throughput against its floor (issue 12: ratio ≥ 0.5, p99 < 100 ms at 50).
 
 For each database, in one run: starts the floor app (bench/floor_app.py: wechatpy verify +
-decrypt + parse, empty 200) and then the bot (`duban serve --no-scheduler`, with a niced
+decrypt + parse, empty 200) and the bot (`duban serve --no-scheduler`, with a niced
 `duban scheduler` as the worker that handles what the busy webhook only acknowledged), both
-on waitress with the same thread count, and loads each with the same distinct encrypted
-progress reports from 50 keep-alive connections (bench/loadgen.py, one asyncio loop).
-Prints req/s, p50 and p99 of both and the ratio; on PostgreSQL also the bot's throughput
+on the same waitress server (bot/wsgi_server.py) with the same thread count, and loads them
+in turn, three rounds each, with distinct encrypted progress reports from 50 keep-alive
+connections (bench/loadgen.py, one asyncio loop); the worker catches up before each floor
+round. Prints every round, the medians of req/s,
+p50 and p99, and the ratio of the median rates; on PostgreSQL also the bot's throughput
 with 1, 2 and 4 web processes (connections spread round-robin over their ports, as a front
 proxy would). Client and servers share this machine's cores; other load on the machine
-moves both figures, which is why they are measured side by side.
+moves both figures, which is why they are measured in alternation.
 
     .venv/bin/python -m bench.bench_callbacks [--db sqlite] [--db postgresql] [--db mariadb]
-        [--concurrency 50] [--requests 3000] [--processes 1,2,4]
+        [--concurrency 50] [--requests 3000] [--rounds 3] [--processes 1,2,4]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import contextlib
 import datetime as dt
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -161,9 +164,8 @@ def bot_env(url: str) -> dict[str, str]:
     }
 
 
-def run_floor(raw_for: int, first_id: int, args: argparse.Namespace) -> Figures:
-    port = free_port()
-    floor = subprocess.Popen(
+def start_floor(port: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [
             *(sys.executable, "-m", "bench.floor_app", "--port", str(port)),
             *("--threads", str(args.threads), "--token", TOKEN, "--aes-key", AES_KEY),
@@ -171,20 +173,14 @@ def run_floor(raw_for: int, first_id: int, args: argparse.Namespace) -> Figures:
         ],
         stderr=subprocess.DEVNULL,
     )
-    try:
-        wait_ready(port)
-        return measure([port], callbacks([port], first_id, raw_for), args.concurrency)
-    finally:
-        stop([floor])
 
 
-def run_bot(
-    rt: Runtime, processes: int, first_id: int, args: argparse.Namespace
-) -> tuple[Figures, str]:
-    """The bot's figures, and what was stored once its worker has handled the backlog."""
+def start_bot(
+    rt: Runtime, ports: Sequence[int], args: argparse.Namespace
+) -> tuple[list[subprocess.Popen[bytes]], subprocess.Popen[bytes]]:
+    """Web processes (`duban serve --no-scheduler`) on `ports`, and a niced worker."""
     url = rt.engine.url.render_as_string(hide_password=False)
     inline = {} if args.inline is None else {"DUBAN_WEB__INLINE_LIMIT": str(args.inline)}
-    ports = [free_port() for _ in range(processes)]
     env = {**bot_env(url), **inline}
     web = [
         subprocess.Popen(
@@ -202,9 +198,59 @@ def run_bot(
         env=env,
         stderr=subprocess.DEVNULL,
     )
+    for port in ports:
+        wait_ready(port)
+    return web, worker
+
+
+def median(figures: Sequence[Figures]) -> Figures:
+    def mid(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return Figures(
+        mid([f.rate for f in figures]),
+        mid([f.p50 for f in figures]),
+        mid([f.p99 for f in figures]),
+        sum(f.n for f in figures),
+    )
+
+
+def side_by_side(
+    rt: Runtime, first_id: int, args: argparse.Namespace
+) -> tuple[list[Figures], list[Figures], str]:
+    """Floor and bot (one web process each) loaded in alternation, `args.rounds` times,
+    so a slower moment of a shared machine falls on both. Before each floor round the
+    bot's worker is given time to handle what the bot acknowledged (up to a minute), so
+    it does not take the floor's CPU."""
+    floor_port, bot_port = free_port(), free_port()
+    floor = start_floor(floor_port, args)
+    web, worker = start_bot(rt, [bot_port], args)
+    floors: list[Figures] = []
+    bots: list[Figures] = []
+    sent = 0
     try:
-        for port in ports:
-            wait_ready(port)
+        wait_ready(floor_port)
+        for _ in range(args.rounds):
+            drained(rt, sent)
+            raw = callbacks([floor_port], first_id + sent, args.requests)
+            floors.append(measure([floor_port], raw, args.concurrency))
+            raw = callbacks([bot_port], first_id + sent, args.requests)
+            bots.append(measure([bot_port], raw, args.concurrency))
+            sent += args.requests
+        stop([floor])
+        return floors, bots, drained(rt, sent)
+    finally:
+        stop([floor, *web, worker])
+
+
+def run_bot(
+    rt: Runtime, processes: int, first_id: int, args: argparse.Namespace
+) -> tuple[Figures, str]:
+    """The bot's figures with `processes` web processes, and what was stored once its
+    worker has handled the backlog."""
+    ports = [free_port() for _ in range(processes)]
+    web, worker = start_bot(rt, ports, args)
+    try:
         figures = measure(ports, callbacks(ports, first_id, args.requests), args.concurrency)
         return figures, drained(rt, first_id - 10_000 + args.requests)
     finally:
@@ -238,6 +284,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8, help="waitress threads (serve's default)")
     ap.add_argument("--processes", default="1,2,4", help="web processes to try on PostgreSQL")
     ap.add_argument("--inline", type=int, default=None, help="[web] inline_limit for the bot")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating floor/bot loads")
     args = ap.parse_args()
     print(
         f"{dt.date.today()} callbacks: concurrency={args.concurrency} "
@@ -247,14 +294,16 @@ def main() -> None:
         with database(kind) as url:
             rt = prepare(url)
             backend = rt.engine.dialect.name
-            floor = run_floor(args.requests, 10_000, args)
-            bot, stored = run_bot(rt, 1, 10_000, args)
-            print(f"{backend:10} floor {floor}")
+            floors, bots, stored = side_by_side(rt, 10_000, args)
+            for n, (floor, bot) in enumerate(zip(floors, bots, strict=True), 1):
+                print(f"{backend:10} round {n}: floor {floor.rate:5.0f} req/s, bot {bot}")
+            floor, bot = median(floors), median(bots)
+            print(f"{backend:10} floor {floor}   (median of {args.rounds})")
             print(f"{backend:10} bot   {bot}   ratio {bot.rate / floor.rate:.2f}")
             print(f"{backend:10}       {stored}")
             if backend == "postgresql":
-                sent = args.requests
-                for n in (int(x) for x in args.processes.split(",")):
+                sent = args.rounds * args.requests
+                for n in (int(x) for x in args.processes.split(",") if x):
                     figures, stored = run_bot(rt, n, 10_000 + sent, args)
                     sent += args.requests
                     print(f"{backend:10} bot with {n} web process(es): {figures}; {stored}")

@@ -58,18 +58,21 @@ def report(rt: Runtime, key: str, text: str = "进度 #1 40% 已开工") -> Call
 
 @pytest.fixture
 def failing_commit(rt: Runtime) -> Iterator[threading.Event]:
-    """While set, every COMMIT on the runtime's engine fails as a lost server would."""
+    """While set, the batch's write fails as a lost server would. The batch is one
+    statement on an autocommit connection: its end is its commit, so the failure is
+    injected there, before the statement runs."""
     failing = threading.Event()
 
-    def on_commit(_conn: object) -> None:
-        if failing.is_set():
-            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+    def on_execute(*args: object) -> None:
+        statement = str(args[2])
+        if failing.is_set() and statement.startswith("INSERT INTO inbound_message"):
+            raise OperationalError(statement, {}, Exception("server closed the connection"))
 
-    event.listen(rt.engine, "commit", on_commit)
+    event.listen(rt.engine, "before_cursor_execute", on_execute)
     try:
         yield failing
     finally:
-        event.remove(rt.engine, "commit", on_commit)
+        event.remove(rt.engine, "before_cursor_execute", on_execute)
 
 
 def test_one_commit_acknowledges_the_whole_batch(rt: Runtime, county: County) -> None:
@@ -183,3 +186,68 @@ def test_callbacks_committed_together_beyond_the_inline_limit_are_left_to_the_wo
         statuses = s.scalars(select(InboundMessage.status)).all()
     assert statuses == ["received"] * n
     assert count(rt, Progress) == 0
+
+
+def test_callback_waiting_for_a_server_thread_makes_the_webhook_busy(
+    server: LiveServer, county: County, clock: Clock
+) -> None:
+    """Requests queued for a thread (waitress's backlog) count as busy: one callback alone
+    inside the app is acknowledged and left to the worker while others wait outside."""
+    from bot.wsgi_server import BACKLOG, set_backlog
+
+    rt = server.rt
+    peer = WecomPeer(VECTORS["token"], VECTORS["encoding_aes_key"], CORP)
+    waiting = [rt.config.web.inline_limit]
+    set_backlog(server.app, lambda: waiting[0])
+    try:
+        first = peer.callback(text_xml("cgz_liaison", "进度 #1 30%", 9900, CORP), now_ts(clock))
+        assert post(server, *first).text == ""
+        waiting[0] = 0  # the queue drained: the next one is answered at once
+        second = peer.callback(text_xml("cgz_liaison", "进度 #1 35%", 9901, CORP), now_ts(clock))
+        assert post(server, *second).text != ""
+    finally:
+        server.app.extensions.pop(BACKLOG)  # type: ignore[attr-defined]
+    with rt.sessions() as s:
+        statuses = s.scalars(select(InboundMessage.status).order_by(InboundMessage.id)).all()
+    assert statuses == ["received", "processed"]
+    assert count(rt, Progress) == 1
+
+
+def test_store_batch_keeps_members_and_refuses_the_rest(rt: Runtime, county: County) -> None:
+    """One statement stores the batch: ids in the batch's order, None for a sender who is
+    not an active member (unknown, deactivated, an unbound WeChat follower)."""
+    from models import Member
+
+    with rt.sessions() as s:
+        liaison = s.scalar(select(Member).where(Member.userid == "cgz_liaison"))
+        gone = s.scalar(select(Member).where(Member.userid != "cgz_liaison"))
+        assert liaison is not None and gone is not None
+        liaison.openid = "o-bound"
+        gone.active = False
+        gone_userid = gone.userid
+        s.commit()
+    now = rt.now()
+    rows = [
+        {"msg_key": k, "channel": ch, "sender": who, "msg_type": "text", "content": "进度 #1 10%"}
+        | {"media_id": None, "received_at": now, "response_url": None}
+        for k, ch, who in [
+            ("k-app", "wecom", "cgz_liaison"),
+            ("k-nobody", "wecom", "nobody"),
+            ("k-gone", "wecom", gone_userid),
+            ("k-wechat", "wechat", "o-bound"),
+            ("k-stranger", "wechat", "o-unbound"),
+            ("k-openid-as-userid", "wecom", "o-bound"),
+        ]
+    ]
+    with rt.engine.connect() as conn, conn.begin():
+        ids = store_batch(conn, rows)
+    assert [i is not None for i in ids] == [True, False, False, True, False, False]
+    with rt.sessions() as s:
+        stored = s.execute(
+            select(InboundMessage.id, InboundMessage.msg_key, InboundMessage.member_id)
+        ).all()
+        assert {(i, k) for i, k, _ in stored} == {(ids[0], "k-app"), (ids[3], "k-wechat")}
+        assert {m for _, _, m in stored} == {liaison.id}
+        row = s.get_one(InboundMessage, ids[0])
+        assert (row.status, row.reply, row.reply_via) == ("received", "", "passive")
+        assert row.received_at == now
