@@ -204,13 +204,10 @@ def start_bot(
 
 
 def median(figures: Sequence[Figures]) -> Figures:
-    def mid(values: list[float]) -> float:
-        return statistics.median(values)
-
     return Figures(
-        mid([f.rate for f in figures]),
-        mid([f.p50 for f in figures]),
-        mid([f.p99 for f in figures]),
+        statistics.median(f.rate for f in figures),
+        statistics.median(f.p50 for f in figures),
+        statistics.median(f.p99 for f in figures),
         sum(f.n for f in figures),
     )
 

@@ -44,14 +44,8 @@ def main() -> None:
     ap.add_argument("--token", required=True)
     ap.add_argument("--aes-key", required=True)
     ap.add_argument("--corp", required=True)
-    ap.add_argument("--stock", action="store_true", help="stock waitress (serve()), for comparison")
     args = ap.parse_args()
     app = create_floor_app(args.token, args.aes_key, args.corp)
-    if args.stock:
-        from waitress import serve
-
-        serve(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="floor")
-        return
     build_server(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="floor").run()
 
 

@@ -1,6 +1,6 @@
 """Waitress as the bot runs it: `duban serve`, and the benchmark's floor app beside it.
 
-Two changes to stock waitress, both about its one I/O thread under load:
+Three changes to stock waitress, all about its one I/O thread under load:
 
 - A channel whose task thread is in the middle of sending (it holds the channel's output
   lock; with send_bytes=1 a task flushes its own writes) is not polled for writing. Stock

@@ -59,8 +59,9 @@ def _statement(dialect: Dialect, rows: int) -> str:
 
 
 def store_batch(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int | None]:
-    """Store a batch of callbacks in the open transaction; one id per row, None where the
-    sender is not an active member (nothing stored). Keys must be distinct within a batch;
+    """Store a batch of callbacks with one statement on `conn` (the committer's is in
+    autocommit: the statement commits the batch whole or not at all); one id per row, None
+    where the sender is not an active member (nothing stored). Keys must be distinct within a batch;
     a key stored before raises IntegrityError (the committer then goes one by one)."""
     if not rows:
         return []

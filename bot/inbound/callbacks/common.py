@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from flask import Response, current_app, request
 
 from bot.db import DatabaseUnavailable
-from bot.inbound.callbacks.verify import CallbackRejected, Verifier
+from bot.inbound.callbacks.verify import CallbackRejected, Crypto, Verifier
 from bot.inbound.pipeline import accept, process
 from bot.runtime import Runtime
 from bot.wsgi_server import BACKLOG
@@ -103,7 +104,8 @@ def answer(
         busy += waiting() if waiting is not None else 0
         if max(busy, accepted.batch) > rt.config.web.inline_limit:
             log.info(
-                "callback busy (%s in flight): msg_key=%s acknowledged, handled by the worker",
+                "callback busy (%s in flight or waiting): msg_key=%s acknowledged, handled by"
+                " the worker",
                 busy,
                 msg_key,
             )
@@ -115,22 +117,29 @@ def answer(
     return result.reply if result is not None else ""
 
 
-def wecom_verifier(token: str, aes_key: str, receive_id: str, what: str) -> Verifier:
-    """A verifier for WeCom's crypto (app: receive id = corp id; smart robot: ""), made
-    once per app and settings: wechatpy's crypto object decodes the key when built."""
-    from wechatpy.enterprise.crypto import WeChatCrypto
-
+def cached_verifier(
+    token: str, settings: tuple[object, ...], make_crypto: Callable[[], Crypto | None]
+) -> Verifier:
+    """One verifier per app, channel settings and clock, not one per callback: wechatpy's
+    crypto object decodes the key when built."""
     rt = runtime()
-    if not (token and aes_key):
-        raise CallbackRejected(404, f"{what} callback not configured")
     made: dict[tuple[object, ...], Verifier] = current_app.extensions.setdefault(
         "duban.verifiers", {}
     )
     window = rt.config.wecom.timestamp_window_seconds
-    key = (token, aes_key, receive_id, window)
+    key = (token, window, *settings)
     found = made.get(key)
     if found is None or found.clock is not rt.clock:  # tests swap the clock
-        found = made[key] = Verifier(
-            token, WeChatCrypto(token, aes_key, receive_id), window, rt.clock
-        )
+        found = made[key] = Verifier(token, make_crypto(), window, rt.clock)
     return found
+
+
+def wecom_verifier(token: str, aes_key: str, receive_id: str, what: str) -> Verifier:
+    """A verifier for WeCom's crypto (app: receive id = corp id; smart robot: "")."""
+    from wechatpy.enterprise.crypto import WeChatCrypto
+
+    if not (token and aes_key):
+        raise CallbackRejected(404, f"{what} callback not configured")
+    return cached_verifier(
+        token, ("wecom", aes_key, receive_id), lambda: WeChatCrypto(token, aes_key, receive_id)
+    )

@@ -15,7 +15,14 @@ from wechatpy.replies import TextReply
 
 from bot.db import DatabaseUnavailable
 from bot.inbound.callbacks import fields
-from bot.inbound.callbacks.common import answer, read_body, refuse, runtime, unavailable
+from bot.inbound.callbacks.common import (
+    answer,
+    cached_verifier,
+    read_body,
+    refuse,
+    runtime,
+    unavailable,
+)
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
 
 bp = Blueprint("wechat_callback", __name__)
@@ -26,11 +33,15 @@ def _verifier() -> tuple[Verifier, str]:
     cfg = rt.config.wechat
     if not cfg.configured:
         raise CallbackRejected(404, "official account callback not configured")
-    crypto = (
-        WeChatCrypto(cfg.token, cfg.encoding_aes_key, cfg.app_id) if cfg.encoding_aes_key else None
-    )
-    return Verifier(
-        cfg.token, crypto, rt.config.wecom.timestamp_window_seconds, rt.clock
+    settings = ("wechat", cfg.encoding_aes_key, cfg.app_id)
+    return cached_verifier(
+        cfg.token,
+        settings,
+        lambda: (
+            WeChatCrypto(cfg.token, cfg.encoding_aes_key, cfg.app_id)
+            if cfg.encoding_aes_key
+            else None
+        ),
     ), cfg.token
 
 
