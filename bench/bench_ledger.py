@@ -26,6 +26,7 @@ from bot.config import load_config
 from bot.devtools.demo import load_demo
 from bot.runtime import build_runtime
 from bot.web.auth import create_account
+from bot.wsgi_server import freeze_heap
 from models import Assignment, KeyWork, Task, Unit
 from models.migrate import upgrade
 
@@ -81,6 +82,7 @@ def main() -> None:
         total = len(list(s.scalars(select(Assignment.id))))
         unit_code = s.scalars(select(Unit.code).where(Unit.kind != "office")).first()
     app = create_app(runtime=rt)
+    freeze_heap()  # as `duban serve` does before serving
     client = app.test_client()
     html = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html)

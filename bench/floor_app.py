@@ -36,7 +36,7 @@ def create_floor_app(token: str, aes_key: str, corp_id: str) -> Flask:
 
 
 def main() -> None:
-    from bot.wsgi_server import build_server
+    from bot.wsgi_server import build_server, freeze_heap
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -46,7 +46,11 @@ def main() -> None:
     ap.add_argument("--corp", required=True)
     args = ap.parse_args()
     app = create_floor_app(args.token, args.aes_key, args.corp)
-    build_server(app, host="127.0.0.1", port=args.port, threads=args.threads, ident="floor").run()
+    server = build_server(
+        app, host="127.0.0.1", port=args.port, threads=args.threads, ident="floor"
+    )
+    freeze_heap()  # as `duban serve` does
+    server.run()
 
 
 if __name__ == "__main__":

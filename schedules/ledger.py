@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement
 
 from models import (
     CLOSED,
@@ -149,6 +152,243 @@ def _finish(
     return judged.reason, rules.score_on_time - judged.value
 
 
+@dataclass(frozen=True)
+class LedgerPage:
+    """One page of the ledger and what the page shows around it: the light counts and the
+    number awaiting review of the whole selection (before the light and status filters)."""
+
+    rows: list[LedgerRow]
+    number: int  # 1-based, clamped to the last page
+    size: int
+    total: int  # rows after every filter
+    lights: dict[str, int]
+    awaiting: int
+
+
+# What the index phase keeps per row: enough to filter, count and sort ten thousand rows;
+# a LedgerRow is built only for the rows that are shown.
+_Entry = tuple[
+    tuple[int, dt.date, int, str],  # sort key: light, deadline, task code, unit code
+    int,  # assignment id
+    int,  # task id
+    int,  # unit id
+    str,  # status
+    int,  # percent
+    dt.date,  # deadline
+    Standing,
+    tuple[Milestone, ...],
+    str,  # period
+]
+
+
+# A deadline's milestones, their percentages, and the judgements made so far for rows on it.
+_Plan = tuple[dt.date, tuple[Milestone, ...], tuple[int, ...], dict[object, Standing]]
+
+
+class _Ledger:
+    """The ledger read once: units and tasks by id, and every selected row judged."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        today: dt.date,
+        cal: WorkCalendar,
+        rules: Rules,
+        unit_code: str | None,
+        task_code: int | None,
+        status: str | None,
+    ) -> None:
+        self.conn = conn = session.connection()  # plain rows: no ORM identity map
+        self.cal, self.rules = cal, rules
+        self.units = {
+            uid: (code, name, kind)
+            for uid, code, name, kind in conn.execute(
+                select(Unit.id, Unit.code, Unit.name, Unit.kind)
+            )
+        }
+        lead = aliased(Unit)
+        task_q = (
+            select(
+                Task.id,
+                Task.code,
+                Task.content,
+                Task.deadline,
+                Task.plan,
+                KeyWork.name,
+                lead.name,
+            )
+            .join(KeyWork, Task.key_work_id == KeyWork.id)
+            .outerjoin(lead, Task.lead_unit_id == lead.id)
+        )
+        if task_code is not None:
+            task_q = task_q.where(Task.code == task_code)
+        self.tasks = {t[0]: t for t in conn.execute(task_q)}
+        # Only what every row needs is read for every row: decoding values is most of the
+        # query's time (PyMySQL decodes each in Python), and the columns that move a row
+        # off its task's deadline or hold it for the lead unit are empty on most rows.
+        # reported_at is read for the rows that are shown.
+        where: list[ColumnElement[bool]] = []
+        if unit_code:
+            ids = [k for k, u in self.units.items() if u[0] == unit_code]
+            where.append(Assignment.unit_id.in_(ids))
+        if task_code is not None:
+            where.append(Assignment.task_id.in_(list(self.tasks)))
+        if status is not None:
+            where.append(Assignment.status == status)
+        every = select(
+            Assignment.id,
+            Assignment.task_id,
+            Assignment.unit_id,
+            Assignment.status,
+            Assignment.percent,
+        ).where(*where)
+        unusual = select(
+            Assignment.id,
+            Assignment.deadline_override,
+            Assignment.period,
+            Assignment.period_deadline,
+            Assignment.review_stage,
+        ).where(
+            *where,
+            or_(
+                Assignment.deadline_override.is_not(None),
+                Assignment.period != "",
+                Assignment.period_deadline.is_not(None),
+                Assignment.review_stage.is_not(None),
+            ),
+        )
+        special = {a_id: rest for a_id, *rest in conn.execute(unusual)}
+        self.entries = self._judge(conn.execute(every).all(), special, today)
+
+    def _judge(self, found: Sequence[Any], special: dict[int, Any], today: dt.date) -> list[_Entry]:
+        cal, rules, tasks, units = self.cal, self.rules, self.tasks, self.units
+        # Rows of one deadline and plan share the milestones and every judgement made for
+        # them: the judge reads the percentage only to tell which milestones are pending,
+        # so rows with the same pending milestones and status share one Standing (tested
+        # against row_for in tests/test_ledger_paging.py).
+        plans: dict[tuple[dt.date, object], _Plan] = {}
+
+        def plan_for(task_id: int, deadline: dt.date, duty: bool) -> _Plan:
+            _, code, _, _, task_plan, key_work, _ = tasks[task_id]
+            # A task's own plan is its own; the key work's template is shared by its tasks;
+            # an occurrence of a recurring duty is too short for a backward plan.
+            key = (deadline, ("duty",) if duty else ("task", code) if task_plan else key_work)
+            known = plans.get(key)
+            if known is None:
+                plan = () if duty else effective_plan(task_plan, key_work, rules.plans)
+                milestones = tuple(milestone_dates(deadline, plan, cal))
+                thresholds = tuple(m.percent for m in milestones)
+                known = plans[key] = (deadline, milestones, thresholds, {})
+            return known
+
+        # Most rows keep their task's deadline and plan: those find it by the task's id.
+        on_task: dict[int, tuple[_Plan, int]] = {}
+        moved: dict[tuple[int, dt.date, bool], _Plan] = {}
+        entries: list[_Entry] = []
+        append = entries.append
+        for a_id, task_id, unit_id, a_status, percent in found:
+            extra = special.get(a_id) if special else None
+            if extra is None:
+                review_stage = None
+                known = on_task.get(task_id)
+                if known is None:
+                    task = tasks[task_id]
+                    known = on_task[task_id] = (plan_for(task_id, task[3], False), task[1])
+                slot, code = known
+                period = ""
+            else:
+                override, period, period_deadline, review_stage = extra
+                deadline = override or period_deadline or tasks[task_id][3]
+                moved_key = (task_id, deadline, bool(period))
+                slot = moved.get(moved_key) or moved.setdefault(
+                    moved_key, plan_for(task_id, deadline, bool(period))
+                )
+                code = tasks[task_id][1]
+            deadline, milestones, thresholds, judged = slot
+            kind = _KIND.get(a_status, "open")
+            fact = (kind, tuple([percent < t for t in thresholds])) if thresholds else kind
+            lit = judged.get(fact)
+            if lit is None:
+                facts = Facts(deadline, kind, percent, milestones)
+                lit = judged[fact] = standing(facts, today, rules, cal)
+            if kind == "reported" and review_stage == LEAD_STAGE:
+                lit = _light(lit, kind, review_stage)
+            append(
+                (
+                    (LIGHT_ORDER[lit.color], deadline, code, units[unit_id][0]),
+                    a_id,
+                    task_id,
+                    unit_id,
+                    a_status,
+                    percent,
+                    deadline,
+                    lit,
+                    milestones,
+                    period,
+                )
+            )
+        return entries
+
+    def rows(self, entries: list[_Entry]) -> list[LedgerRow]:
+        """LedgerRows for `entries`, in their order, with each finished row's finish."""
+        wanted = [e[1] for e in entries if e[4] in (REPORTED, CLOSED)]
+        reported: dict[int, dt.datetime] = {}
+        extended: set[int] = set()
+        if wanted:
+            q = select(Assignment.id, Assignment.reported_at).where(
+                Assignment.reported_at.is_not(None)
+            )
+            ext = select(Extension.assignment_id).where(Extension.status == "approved")
+            if len(wanted) <= 500:  # a page: ask for its rows; the whole ledger: read all
+                q = q.where(Assignment.id.in_(wanted))
+                ext = ext.where(Extension.assignment_id.in_(wanted))
+            reported = {a_id: at for a_id, at in self.conn.execute(q) if at is not None}
+            extended = set(self.conn.execute(ext).scalars())
+        out = []
+        for _, a_id, task_id, unit_id, a_status, percent, deadline, lit, ms, period in entries:
+            _, code, content, _, _, key_work, lead_name = self.tasks[task_id]
+            kind = _KIND.get(a_status, "open")
+            finish, lost = None, 0.0
+            at = reported.get(a_id)
+            if kind != "open" and at is not None:
+                finish, lost = _finish(deadline, kind, at, a_id in extended, self.rules, self.cal)
+            unit = self.units[unit_id]
+            out.append(
+                LedgerRow(
+                    assignment_id=a_id,
+                    task_code=code,
+                    key_work=key_work,
+                    content=content,
+                    lead_unit=lead_name or "",
+                    unit_code=unit[0],
+                    unit_name=unit[1],
+                    unit_kind=unit[2],
+                    status=a_status,
+                    status_label=STATUS_LABELS[a_status],
+                    percent=percent,
+                    deadline=deadline,
+                    light=lit,
+                    milestones=ms,
+                    period=period,
+                    finish=finish,
+                    finish_lost=lost,
+                )
+            )
+        return out
+
+
+_KIND = {REPORTED: "reported", CLOSED: "closed"}
+
+
+def _select(entries: list[_Entry], open_only: bool, light_filter: str | None) -> list[_Entry]:
+    if open_only:
+        entries = [e for e in entries if e[7].color != "done"]
+    if light_filter:
+        entries = [e for e in entries if e[7].color == light_filter]
+    return entries
+
+
 def ledger_rows(
     session: Session,
     *,
@@ -167,119 +407,61 @@ def ledger_rows(
     objects) and judges each distinct (deadline, plan, status, percent) once: rows of one
     task share them. The result is what `row_for` gives for each assignment.
     """
-    conn = session.connection()  # plain rows: no ORM identity map for 10,000 objects
-    units = {
-        uid: (code, name, kind)
-        for uid, code, name, kind in conn.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind))
-    }
-    lead = aliased(Unit)
-    task_q = (
-        select(
-            Task.id,
-            Task.code,
-            Task.content,
-            Task.deadline,
-            Task.plan,
-            KeyWork.name,
-            lead.name,
-        )
-        .join(KeyWork, Task.key_work_id == KeyWork.id)
-        .outerjoin(lead, Task.lead_unit_id == lead.id)
+    ledger = _Ledger(
+        session,
+        today=today,
+        cal=cal,
+        rules=rules,
+        unit_code=unit_code,
+        task_code=task_code,
+        status=status,
     )
-    if task_code is not None:
-        task_q = task_q.where(Task.code == task_code)
-    tasks = {t[0]: t for t in conn.execute(task_q)}
-    q = select(
-        Assignment.id,
-        Assignment.task_id,
-        Assignment.unit_id,
-        Assignment.status,
-        Assignment.percent,
-        Assignment.deadline_override,
-        Assignment.period,
-        Assignment.period_deadline,
-        Assignment.review_stage,
-        Assignment.reported_at,
+    entries = _select(ledger.entries, open_only, light_filter)
+    entries.sort(key=_sort_key)
+    return ledger.rows(entries)
+
+
+def ledger_page(
+    session: Session,
+    *,
+    today: dt.date,
+    cal: WorkCalendar,
+    rules: Rules,
+    number: int,
+    size: int,
+    unit_code: str | None = None,
+    open_only: bool = False,
+    light_filter: str | None = None,
+    status: str | None = None,
+) -> LedgerPage:
+    """The `number`th page of `ledger_rows` (a page past the end is the last one), with the
+    light counts and the number awaiting review of the unit/open selection, so each light's
+    link can show its total. Only the page's rows are built: a page of a ten-thousand-row
+    ledger costs the judging and sorting, not ten thousand LedgerRows."""
+    ledger = _Ledger(
+        session,
+        today=today,
+        cal=cal,
+        rules=rules,
+        unit_code=unit_code,
+        task_code=None,
+        status=None,
     )
-    if unit_code:
-        q = q.where(Assignment.unit_id.in_([k for k, u in units.items() if u[0] == unit_code]))
-    if task_code is not None:
-        q = q.where(Assignment.task_id.in_(list(tasks)))
+    selection = _select(ledger.entries, open_only, None)
+    lights: dict[str, int] = {}
+    for e in selection:
+        lights[e[7].color] = lights.get(e[7].color, 0) + 1
+    awaiting = sum(1 for e in selection if e[4] == REPORTED)
+    shown = _select(selection, False, light_filter)
     if status is not None:
-        q = q.where(Assignment.status == status)
-    plans: dict[tuple[dt.date, object], tuple[Milestone, ...]] = {}
-    judged: dict[tuple[dt.date, object, str, tuple[bool, ...]], Standing] = {}
-    extended: set[int] | None = None  # read once, when a finished row first needs it
-    rows = []
-    for (
-        a_id,
-        task_id,
-        unit_id,
-        a_status,
-        percent,
-        override,
-        period,
-        period_deadline,
-        review_stage,
-        reported_at,
-    ) in conn.execute(q):
-        _, code, content, task_deadline, task_plan, key_work, lead_name = tasks[task_id]
-        deadline = override or period_deadline or task_deadline
-        # A task's own plan is its own; the key work's template is shared by its tasks; an
-        # occurrence of a recurring duty is too short for a backward plan.
-        plan_key = (
-            deadline,
-            ("duty",) if period else ("task", code) if task_plan else ("kw", key_work),
-        )
-        milestones = plans.get(plan_key)
-        if milestones is None:
-            plan = () if period else effective_plan(task_plan, key_work, rules.plans)
-            milestones = plans[plan_key] = tuple(milestone_dates(deadline, plan, cal))
-        kind = {REPORTED: "reported", CLOSED: "closed"}.get(a_status, "open")
-        # The judge reads the percentage only to tell which milestones are still pending,
-        # so rows with the same pending milestones share one judgement (tested against
-        # row_for in tests/test_ledger_paging.py).
-        pending = tuple(percent < m.percent for m in milestones)
-        fact_key = (*plan_key, kind, pending)
-        lit = judged.get(fact_key)
-        if lit is None:
-            facts = Facts(deadline, kind, percent, milestones)
-            lit = judged[fact_key] = standing(facts, today, rules, cal)
-        lit = _light(lit, kind, review_stage)
-        if open_only and lit.color == "done":
-            continue
-        if light_filter and lit.color != light_filter:
-            continue
-        finish, lost = None, 0.0
-        if kind != "open" and reported_at is not None:
-            if extended is None:
-                extended = set(
-                    conn.execute(
-                        select(Extension.assignment_id).where(Extension.status == "approved")
-                    ).scalars()
-                )
-            finish, lost = _finish(deadline, kind, reported_at, a_id in extended, rules, cal)
-        unit = units[unit_id]
-        rows.append(
-            LedgerRow(
-                assignment_id=a_id,
-                task_code=code,
-                key_work=key_work,
-                content=content,
-                lead_unit=lead_name or "",
-                unit_code=unit[0],
-                unit_name=unit[1],
-                unit_kind=unit[2],
-                status=a_status,
-                status_label=STATUS_LABELS[a_status],
-                percent=percent,
-                deadline=deadline,
-                light=lit,
-                milestones=milestones,
-                period=period,
-                finish=finish,
-                finish_lost=lost,
-            )
-        )
-    rows.sort(key=lambda r: (LIGHT_ORDER[r.light.color], r.deadline, r.task_code, r.unit_code))
-    return rows
+        shown = [e for e in shown if e[4] == status]
+    total = len(shown)
+    number = min(number, max(1, -(-total // size)))
+    start = (number - 1) * size
+    # The page's rows are the smallest keys: no need to sort the whole ledger for page 1.
+    page = heapq.nsmallest(start + size, shown, key=_sort_key)[start:]
+    return LedgerPage(ledger.rows(page), number, size, total, lights, awaiting)
+
+
+def _sort_key(entry: _Entry) -> tuple[int, dt.date, int, str]:
+    return entry[0]

@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bot.runtime import Runtime
-from bot.web.paging import paginate
-from models import Assignment
-from schedules.ledger import ledger_rows, row_for
+from bot.web.paging import Page
+from models import LEAD_STAGE, Assignment
+from schedules.ledger import ledger_page, ledger_rows, row_for
 from tests import test_web
 from tests.conftest import County
 from tests.test_web import text
@@ -27,11 +27,38 @@ def row_refs(html: str) -> list[str]:
     return re.findall(r"<tr[^>]*>", body)
 
 
-def test_paginate_clamps_past_the_end() -> None:
-    page = paginate(list(range(7)), 9, 3)
-    assert (list(page.rows), page.number, page.pages, page.first_index) == ([6], 3, 3, 7)
-    empty = paginate([], 1, 3)
-    assert (list(empty.rows), empty.pages, empty.first_index) == ([], 1, 0)
+def test_page_numbers_and_first_index() -> None:
+    page = Page([6], 3, 3, 7)
+    assert (page.pages, page.first_index) == (3, 7)
+    empty = Page([], 1, 3, 0)
+    assert (empty.pages, empty.first_index) == (1, 0)
+
+
+def test_ledger_page_is_a_slice_of_the_whole_ledger(rt: Runtime, county: County) -> None:
+    """ledger_page builds only the shown rows; they must be exactly that slice of
+    ledger_rows, with the counts of the whole selection, and a page past the end clamps."""
+    args = {"today": rt.today(), "cal": rt.calendar, "rules": rt.config.rules}
+    with rt.sessions() as s:
+        whole = ledger_rows(s, **args)
+        lights = Counter(r.light.color for r in whole)
+        assert len(whole) > 5 and len(lights) > 1, "the county needs several lights"
+        for size in (1, 2, 5, len(whole)):
+            for number in range(1, len(whole) // size + 2):
+                page = ledger_page(s, number=number, size=size, **args)
+                last = max(1, -(-len(whole) // size))
+                assert page.number == min(number, last)
+                start = (page.number - 1) * size
+                assert page.rows == whole[start : start + size], (size, number)
+                assert (page.total, page.lights) == (len(whole), dict(lights))
+                assert page.awaiting == sum(1 for r in whole if r.status == "reported")
+        color = whole[-1].light.color
+        only = ledger_page(s, number=1, size=500, light_filter=color, **args)
+        assert only.rows == [r for r in whole if r.light.color == color]
+        assert only.lights == dict(lights)  # the counts ignore the light filter
+        shown = ledger_page(s, number=1, size=500, open_only=True, status="in_progress", **args)
+        opened = [r for r in whole if r.light.color != "done"]
+        assert shown.rows == [r for r in opened if r.status == "in_progress"]
+        assert shown.lights == dict(Counter(r.light.color for r in opened))
 
 
 def test_ledger_page_shows_one_page_worst_first_with_links(user: FlaskClient) -> None:
@@ -98,6 +125,13 @@ def test_lean_ledger_rows_judge_every_row_as_row_for_does(rt: Runtime, county: C
         for n, a in enumerate(same_task):
             a.status = "in_progress"
             a.percent = (20, 50, 80)[n % 3]  # below, between and above the milestones
+        # Rows off their task's deadline or held for the lead unit's review are read apart
+        # from the rest: they must judge the same.
+        others = [a for a in assignments if a.task_id != task_id and not a.period]
+        others[0].deadline_override = others[0].task.deadline + dt.timedelta(days=9)
+        others[1].status, others[1].review_stage = "reported", LEAD_STAGE
+        reported = dt.datetime.combine(rt.today() - dt.timedelta(days=3), dt.time(2))
+        others[1].reported_at = reported.replace(tzinfo=dt.UTC)
         s.commit()
         first = row_for(same_task[0], rt.today(), rt.calendar, rt.config.rules)
         days = [m.date + dt.timedelta(days=1) for m in first.milestones]

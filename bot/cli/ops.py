@@ -93,7 +93,7 @@ def serve(
 
     from bot.app import create_app
     from bot.scheduler import SchedulerService
-    from bot.wsgi_server import build_server
+    from bot.wsgi_server import build_server, freeze_heap
 
     # The clock before the app: a rehearsal's messages are received in its simulated
     # time, or a scheduler on the same clock would find them not yet due for handling.
@@ -121,6 +121,7 @@ def serve(
         service.build(blocking=False).start()
     mode = "沙箱模式 sandbox" if rt.config.sandbox else "企业微信 WeCom"
     click.echo(f"duban serving on http://{host}:{port} ({mode}); Ctrl+C to stop", err=True)
+    freeze_heap()
     try:
         server.run()
     finally:

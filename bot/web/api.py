@@ -9,9 +9,8 @@ from flask import Blueprint, abort, jsonify, request, url_for
 from sqlalchemy import select
 
 from bot.web.auth import login_required
-from bot.web.paging import page_args, paginate
 from bot.web.targets import shown_target
-from bot.web.views import filtered_rows, rows_where, rt
+from bot.web.views import ledger_page_for, rows_where, rt
 from handlers.render import row_json
 from models import Outbox, Task, Unit
 
@@ -26,10 +25,9 @@ def local_iso(value: dt.datetime | None) -> str | None:
 @bp.get("/ledger")
 @login_required
 def ledger() -> Any:
-    number, size = page_args(request.args)
     with rt().sessions() as db:
         today = rt().today()
-        page = paginate(filtered_rows(db), number, size)
+        _, page = ledger_page_for(db)
     # The body stays a list of rows (as before paging); where it sits in the whole is in
     # the headers, with GitHub-style links to the neighbouring pages.
     response = jsonify([row_json(r, today) for r in page.rows])

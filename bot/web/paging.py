@@ -41,11 +41,3 @@ def page_args(args: Mapping[str, str]) -> tuple[int, int]:
     if number < 1 or not 1 <= size <= MAX_SIZE:
         abort(400, description=f"页码从 1 开始，每页条数须在 1 到 {MAX_SIZE} 之间")
     return number, size
-
-
-def paginate(rows: Sequence[T], number: int, size: int) -> Page[T]:
-    """The `number`th page of `rows`; a page past the end is the last one."""
-    total = len(rows)
-    number = min(number, max(1, -(-total // size)))
-    start = (number - 1) * size
-    return Page(rows[start : start + size], number, size, total)

@@ -26,11 +26,11 @@ from werkzeug.exceptions import HTTPException
 from bot.db import DatabaseUnavailable
 from bot.runtime import Runtime
 from bot.web.auth import login_required
-from bot.web.paging import page_args, paginate
+from bot.web.paging import Page, page_args
 from handlers.lead_review import review_actions
 from handlers.render import install_filters, moment_label
 from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
-from schedules.ledger import LedgerRow, ledger_rows
+from schedules.ledger import LedgerPage, LedgerRow, ledger_page, ledger_rows
 from schedules.plan import effective_plan, milestone_dates
 from schedules.review import current_evidence, lead_unit_of
 from schedules.standing import live_trends
@@ -183,15 +183,24 @@ def status_arg() -> str | None:
     return status
 
 
-def filtered_rows(db: Any) -> list[LedgerRow]:
-    """The ledger filtered by the request's query string."""
-    return rows_where(
+def ledger_page_for(db: Any) -> tuple[LedgerPage, Page[LedgerRow]]:
+    """The page of the ledger the request's query string asks for (unit, open, light,
+    status, page, size)."""
+    r = rt()
+    number, size = page_args(request.args)
+    found = ledger_page(
         db,
+        today=r.today(),
+        cal=r.calendar,
+        rules=r.config.rules,
+        number=number,
+        size=size,
         unit_code=request.args.get("unit") or None,
-        light_filter=request.args.get("light") or None,
         open_only=bool(request.args.get("open")),
+        light_filter=request.args.get("light") or None,
         status=status_arg(),
     )
+    return found, Page(found.rows, found.number, found.size, found.total)
 
 
 @bp.get("/")
@@ -202,29 +211,16 @@ def index() -> Any:
 @bp.get("/ledger")
 @login_required
 def ledger() -> Any:
-    color = request.args.get("light") or None
-    status = status_arg()
     with rt().sessions() as db:
-        rows = rows_where(
-            db,
-            unit_code=request.args.get("unit") or None,
-            open_only=bool(request.args.get("open")),
-        )
+        found, page = ledger_page_for(db)
         units = db.scalars(select(Unit).where(Unit.kind != "office").order_by(Unit.code)).all()
     # The counts stay those of the unit/open selection, so each colour's link shows its total.
-    lights = Counter(r.light.color for r in rows)
-    awaiting = sum(1 for r in rows if r.status == REPORTED)
-    if color:
-        rows = [r for r in rows if r.light.color == color]
-    if status:
-        rows = [r for r in rows if r.status == status]
-    page = paginate(rows, *page_args(request.args))
     return render_template(
         "ledger.html",
         rows=page.rows,
         page=page,
-        lights=lights,
-        awaiting=awaiting,
+        lights=Counter(found.lights),
+        awaiting=found.awaiting,
         units=units,
         args=request.args,
     )
