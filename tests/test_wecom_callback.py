@@ -300,6 +300,31 @@ def test_busy_webhook_acknowledges_at_once_and_the_worker_answers_by_message(
     assert count(server.rt, Progress) == 1
 
 
+def test_a_burst_is_busy_even_when_few_are_in_flight_at_that_instant() -> None:
+    from bot.inbound.callbacks.common import InFlight
+
+    now = [100.0]
+    flight = InFlight(clock=lambda: now[0])
+    # One after another, however fast: never a burst (a test client, a quiet office).
+    for _ in range(3 * InFlight.BURST):
+        with flight as busy:
+            assert busy == 1
+    # Callbacks that overlap another: the BURST-th within a second makes the webhook busy
+    # even though only two are inside right then.
+    with flight:
+        for n in range(1, InFlight.BURST + 1):
+            with flight as busy:
+                assert busy == (2 if n < InFlight.BURST else InFlight.BURST), n
+            now[0] += 0.05
+        with flight as busy:
+            assert busy == InFlight.BURST  # still within the second
+        now[0] += InFlight.BURST_SECONDS
+        with flight as busy:
+            assert busy == 2  # the burst is over: the last ten are a second old
+    with flight as busy:
+        assert busy == 1 and flight.count == 1
+
+
 def test_a_database_failure_after_storing_is_finished_by_the_worker(
     server: LiveServer,
     peer: WecomPeer,

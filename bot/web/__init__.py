@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from flask import Flask, Request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Flask, Request, Response
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
 from bot.runtime import Runtime
 from models import Setting
@@ -38,6 +38,15 @@ class CookieFirstSessions(SecureCookieSessionInterface):
         if app.secret_key and self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        # An empty session nobody wrote to sets no cookie; Flask would work out the cookie's
+        # name, domain, path and flags first.
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
 
 def register(app: Flask) -> None:

@@ -81,8 +81,11 @@ def evidence_type(name: str) -> str:
 
 
 def secure_headers(response: Response) -> Response:
+    headers = response.headers
+    present = {key.lower() for key in headers.keys()}
     for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
 
 
