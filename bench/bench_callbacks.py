@@ -5,12 +5,12 @@ decrypt + parse, empty 200) and the bot (`duban serve --no-scheduler`, with a ni
 `duban scheduler` as the worker that handles what the busy webhook only acknowledged), both
 on the same waitress server (bot/wsgi_server.py) with the same thread count, and loads them
 in turn, three rounds each, with distinct encrypted progress reports from 50 keep-alive
-connections (bench/loadgen.py, one asyncio loop); the worker is held still during the
-floor's rounds. Prints every round, the medians of req/s,
-p50 and p99, and the ratio of the median rates; on PostgreSQL also the bot's throughput
-with 1, 2 and 4 web processes (connections spread round-robin over their ports, as a front
-proxy would). Client and servers share this machine's cores; other load on the machine
-moves both figures, which is why they are measured in alternation.
+connections (bench/loadgen.py, one asyncio loop); the worker catches up (up to a
+minute) before each floor round and is held still during it. Prints every round, the
+medians of req/s, p50 and p99, and the ratio of the median rates; on PostgreSQL also the
+bot's throughput with 1, 2 and 4 web processes (connections spread round-robin over their
+ports, as a front proxy would). Client and servers share this machine's cores; other load
+on the machine moves both figures, which is why they are measured in alternation.
 
     .venv/bin/python -m bench.bench_callbacks [--db sqlite] [--db postgresql] [--db mariadb]
         [--concurrency 50] [--requests 3000] [--rounds 3] [--processes 1,2,4]
@@ -217,9 +217,10 @@ def side_by_side(
     rt: Runtime, first_id: int, args: argparse.Namespace
 ) -> tuple[list[Figures], list[Figures], str]:
     """Floor and bot (one web process each) loaded in alternation, `args.rounds` times,
-    so a slower moment of a shared machine falls on both. The bot's worker is stopped
-    (SIGSTOP) during each floor round, so handling what the bot acknowledged takes none
-    of the floor's CPU; during the bot's rounds it runs, as it does in production."""
+    so a slower moment of a shared machine falls on both. Each bot round is a burst: the
+    worker is first given up to a minute to handle what the bot acknowledged before, and
+    it is stopped (SIGSTOP) during each floor round, so it takes none of the floor's CPU;
+    during the bot's rounds it runs, as it does in production."""
     floor_port, bot_port = free_port(), free_port()
     floor = start_floor(floor_port, args)
     web, worker = start_bot(rt, [bot_port], args)
@@ -229,9 +230,11 @@ def side_by_side(
     try:
         wait_ready(floor_port)
         for _ in range(args.rounds):
+            drained(rt, sent)
             raw = callbacks([floor_port], first_id + sent, args.requests)
-            # The worker may still be answering the bot's last round (on PostgreSQL it
-            # takes minutes): held still, it takes none of the floor's CPU.
+            # The worker may still be answering the bot's last round (on PostgreSQL that
+            # takes longer than drained() waits): held still, it takes none of the floor's
+            # CPU.
             worker.send_signal(signal.SIGSTOP)
             try:
                 floors.append(measure([floor_port], raw, args.concurrency))

@@ -251,3 +251,46 @@ def test_store_batch_keeps_members_and_refuses_the_rest(rt: Runtime, county: Cou
         row = s.get_one(InboundMessage, ids[0])
         assert (row.status, row.reply, row.reply_via) == ("received", "", "passive")
         assert row.received_at == now
+
+
+def test_sqlite_batch_waits_out_another_process_holding_the_write_lock(
+    rt: Runtime, county: County, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker is another process with its own connection: while it holds SQLite's write
+    lock the batch is neither stored nor acknowledged; once it lets go, the batch commits
+    (tried every millisecond, not after SQLite's sleeps of up to 100 ms). The committer's
+    connection then goes back to the pool with the usual busy timeout."""
+    if rt.engine.dialect.name != "sqlite":
+        pytest.skip("server databases lock rows, not the file")
+    import sqlite3
+
+    import bot.inbound.groupcommit as groupcommit
+    from bot.db import BUSY_TIMEOUT_MS
+
+    monkeypatch.setattr(groupcommit, "IDLE_SECONDS", 0.2)
+    returned: list[int] = []  # the busy timeout of each connection back in the pool
+
+    def checkin(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        returned.append(dbapi_conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+    event.listen(rt.engine.pool, "checkin", checkin)
+    other = sqlite3.connect(str(rt.engine.url.database), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # the write lock, as a worker's transaction takes it
+    pool = ThreadPoolExecutor(1)
+    try:
+        pending = pool.submit(report(rt, "wecom:locked"))
+        time.sleep(0.3)
+        assert not pending.done(), pending.exception()  # not stored: not acknowledged
+        other.execute("COMMIT")
+        assert pending.result(timeout=30).inbound_id is not None
+    finally:
+        other.close()
+        pool.shutdown()
+    assert count(rt, InboundMessage) == 1
+    gc = committer(rt.engine, store_batch)
+    deadline = time.monotonic() + 20
+    while gc._thread is not None:  # idle: the connection goes back to the pool
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    event.remove(rt.engine.pool, "checkin", checkin)
+    assert returned and set(returned) == {BUSY_TIMEOUT_MS}, returned
