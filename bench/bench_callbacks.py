@@ -14,6 +14,7 @@ on the machine moves both figures, which is why they are measured in alternation
 
     .venv/bin/python -m bench.bench_callbacks [--db sqlite] [--db postgresql] [--db mariadb]
         [--concurrency 50] [--requests 3000] [--rounds 3] [--processes 1,2,4]
+    .venv/bin/python -m bench.bench_callbacks --db sqlite --burst 16000
 """
 
 from __future__ import annotations
@@ -254,15 +255,16 @@ def side_by_side(
 
 
 def run_bot(
-    rt: Runtime, processes: int, first_id: int, args: argparse.Namespace
+    rt: Runtime, processes: int, first_id: int, args: argparse.Namespace, requests: int = 0
 ) -> tuple[Figures, str]:
     """The bot's figures with `processes` web processes, and what was stored once its
     worker has handled the backlog."""
     ports = [free_port() for _ in range(processes)]
     web, worker = start_bot(rt, ports, args)
+    n = requests or args.requests
     try:
-        figures = measure(ports, callbacks(ports, first_id, args.requests), args.concurrency)
-        return figures, drained(rt, first_id - 10_000 + args.requests)
+        figures = measure(ports, callbacks(ports, first_id, n), args.concurrency)
+        return figures, drained(rt, first_id - 10_000 + n)
     finally:
         stop([*web, worker])
 
@@ -296,6 +298,14 @@ def main() -> None:
     ap.add_argument("--processes", default="1,2,4", help="web processes to try on PostgreSQL")
     ap.add_argument("--inline", type=int, default=None, help="[web] inline_limit for the bot")
     ap.add_argument("--rounds", type=int, default=3, help="alternating floor/bot loads")
+    ap.add_argument(
+        "--burst",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: one burst of N callbacks at one web process (N = 16000 lasts longer"
+        " than the worker defers to a burst, so it handles messages during it)",
+    )
     args = ap.parse_args()
     print(
         f"{dt.date.today()} callbacks: concurrency={args.concurrency} "
@@ -305,6 +315,11 @@ def main() -> None:
         with database(kind) as url:
             rt = prepare(url)
             backend = rt.engine.dialect.name
+            if args.burst:
+                figures, stored = run_bot(rt, 1, 10_000, args, args.burst)
+                print(f"{backend:10} one burst of {args.burst}: {figures}; {stored}")
+                rt.engine.dispose()
+                continue
             floors, bots, stored = side_by_side(rt, 10_000, args)
             for n, (floor, bot) in enumerate(zip(floors, bots, strict=True), 1):
                 print(f"{backend:10} round {n}: floor {floor.rate:5.0f} req/s, bot {bot}")
