@@ -404,8 +404,9 @@ def ledger_rows(
     """Ledger rows, worst light first, then by deadline and task code.
 
     A county's ledger runs to ten thousand assignments, so this reads plain columns (no ORM
-    objects) and judges each distinct (deadline, plan, status, percent) once: rows of one
-    task share them. The result is what `row_for` gives for each assignment.
+    objects) and judges each distinct (deadline, plan, status, pending milestones) once:
+    rows of one task share them. The result is what `row_for` gives for each assignment.
+    A page of it is `ledger_page`, which builds only that page's rows.
     """
     ledger = _Ledger(
         session,
