@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import ColumnElement
 
 from models import (
     CLOSED,
@@ -224,44 +223,30 @@ class _Ledger:
         if task_code is not None:
             task_q = task_q.where(Task.code == task_code)
         self.tasks = {t[0]: t for t in conn.execute(task_q)}
-        # Only what every row needs is read for every row: decoding values is most of the
-        # query's time (PyMySQL decodes each in Python), and the columns that move a row
-        # off its task's deadline or hold it for the lead unit are empty on most rows.
-        # reported_at is read for the rows that are shown.
-        where: list[ColumnElement[bool]] = []
-        if unit_code:
-            ids = [k for k, u in self.units.items() if u[0] == unit_code]
-            where.append(Assignment.unit_id.in_(ids))
-        if task_code is not None:
-            where.append(Assignment.task_id.in_(list(self.tasks)))
-        if status is not None:
-            where.append(Assignment.status == status)
-        every = select(
+        # reported_at is read for the rows that are shown: parsing ten thousand
+        # timestamps was a good part of a page's time.
+        q = select(
             Assignment.id,
             Assignment.task_id,
             Assignment.unit_id,
             Assignment.status,
             Assignment.percent,
-        ).where(*where)
-        unusual = select(
-            Assignment.id,
             Assignment.deadline_override,
             Assignment.period,
             Assignment.period_deadline,
             Assignment.review_stage,
-        ).where(
-            *where,
-            or_(
-                Assignment.deadline_override.is_not(None),
-                Assignment.period != "",
-                Assignment.period_deadline.is_not(None),
-                Assignment.review_stage.is_not(None),
-            ),
         )
-        special = {a_id: rest for a_id, *rest in conn.execute(unusual)}
-        self.entries = self._judge(conn.execute(every).all(), special, today)
+        if unit_code:
+            q = q.where(
+                Assignment.unit_id.in_([k for k, u in self.units.items() if u[0] == unit_code])
+            )
+        if task_code is not None:
+            q = q.where(Assignment.task_id.in_(list(self.tasks)))
+        if status is not None:
+            q = q.where(Assignment.status == status)
+        self.entries = self._judge(conn.execute(q).all(), today)
 
-    def _judge(self, found: Sequence[Any], special: dict[int, Any], today: dt.date) -> list[_Entry]:
+    def _judge(self, found: Sequence[Any], today: dt.date) -> list[_Entry]:
         cal, rules, tasks, units = self.cal, self.rules, self.tasks, self.units
         # Rows of one deadline and plan share the milestones and every judgement made for
         # them: the judge reads the percentage only to tell which milestones are pending,
@@ -287,18 +272,26 @@ class _Ledger:
         moved: dict[tuple[int, dt.date, bool], _Plan] = {}
         entries: list[_Entry] = []
         append = entries.append
-        for a_id, task_id, unit_id, a_status, percent in found:
-            extra = special.get(a_id) if special else None
-            if extra is None:
-                review_stage = None
+        for (
+            a_id,
+            task_id,
+            unit_id,
+            a_status,
+            percent,
+            override,
+            period,
+            period_deadline,
+            review_stage,
+        ) in found:
+            if task_id not in tasks or unit_id not in units:
+                continue  # added since its task or unit was read (READ COMMITTED): next time
+            if override is None and period_deadline is None and not period:
                 known = on_task.get(task_id)
                 if known is None:
                     task = tasks[task_id]
                     known = on_task[task_id] = (plan_for(task_id, task[3], False), task[1])
                 slot, code = known
-                period = ""
             else:
-                override, period, period_deadline, review_stage = extra
                 deadline = override or period_deadline or tasks[task_id][3]
                 moved_key = (task_id, deadline, bool(period))
                 slot = moved.get(moved_key) or moved.setdefault(

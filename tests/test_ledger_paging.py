@@ -125,8 +125,8 @@ def test_lean_ledger_rows_judge_every_row_as_row_for_does(rt: Runtime, county: C
         for n, a in enumerate(same_task):
             a.status = "in_progress"
             a.percent = (20, 50, 80)[n % 3]  # below, between and above the milestones
-        # Rows off their task's deadline or held for the lead unit's review are read apart
-        # from the rest: they must judge the same.
+        # Rows off their task's deadline or held for the lead unit's review take another
+        # path through the lean judging: they must judge the same.
         others = [a for a in assignments if a.task_id != task_id and not a.period]
         others[0].deadline_override = others[0].task.deadline + dt.timedelta(days=9)
         others[1].status, others[1].review_stage = "reported", LEAD_STAGE

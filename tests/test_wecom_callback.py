@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -301,28 +302,60 @@ def test_busy_webhook_acknowledges_at_once_and_the_worker_answers_by_message(
 
 
 def test_a_burst_is_busy_even_when_few_are_in_flight_at_that_instant() -> None:
-    from bot.inbound.callbacks.common import InFlight
+    from bot.inbound.callbacks.common import InFlight, Load
 
     now = [100.0]
     flight = InFlight(clock=lambda: now[0])
     # One after another, however fast: never a burst (a test client, a quiet office).
     for _ in range(3 * InFlight.BURST):
-        with flight as busy:
-            assert busy == 1
-    # Callbacks that overlap another: the BURST-th within a second makes the webhook busy
-    # even though only two are inside right then.
+        with flight as load:
+            assert load == Load(1, burst=False)
+    # Callbacks that overlap another: the BURST-th within a second makes it a burst even
+    # though only two are inside right then.
     with flight:
         for n in range(1, InFlight.BURST + 1):
-            with flight as busy:
-                assert busy == (2 if n < InFlight.BURST else InFlight.BURST), n
+            with flight as load:
+                assert load == Load(2, burst=n == InFlight.BURST), n
             now[0] += 0.05
-        with flight as busy:
-            assert busy == InFlight.BURST  # still within the second
+        with flight as load:
+            assert load.burst  # still within the second
         now[0] += InFlight.BURST_SECONDS
-        with flight as busy:
-            assert busy == 2  # the burst is over: the last ten are a second old
-    with flight as busy:
-        assert busy == 1 and flight.count == 1
+        with flight as load:
+            assert load == Load(2, burst=False)  # over: the last ten are a second old
+    with flight as load:
+        assert load == Load(1, burst=False) and flight.count == 1
+
+
+def test_in_a_burst_nothing_is_handled_inline_whatever_the_limit(
+    server: LiveServer,
+    peer: WecomPeer,
+    clock: Clock,
+    county: County,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataclasses import replace
+
+    from bot.inbound.callbacks.common import InFlight
+
+    cfg = server.rt.config  # an office that wants answers inline even when busy
+    monkeypatch.setattr(server.rt, "config", replace(cfg, web=replace(cfg.web, inline_limit=50)))
+    flight = InFlight()
+    flight.crowded.extend([time.monotonic()] * InFlight.BURST)  # ten just now, overlapping
+    flight.count = 1  # and one more inside
+    server.app.extensions["duban.inflight"] = flight  # type: ignore[attr-defined]
+    params, body = peer.callback(
+        text_xml("cgz_liaison", "进度 #3 50% 忙时上报", 9550, CORP), now_ts(clock)
+    )
+    r = post(server, params, body)
+    assert r.status_code == 200 and r.text == ""  # acknowledged, left to the worker
+    assert count(server.rt, Progress) == 0
+    flight.crowded.clear()
+    params, body = peer.callback(
+        text_xml("cgz_liaison", "进度 #3 60% 平时上报", 9551, CORP), now_ts(clock)
+    )
+    r = post(server, params, body)
+    assert r.status_code == 200 and "已记录进度" in peer.read_reply(r.text)  # answered inline
+    assert count(server.rt, Progress) == 1
 
 
 def test_a_database_failure_after_storing_is_finished_by_the_worker(

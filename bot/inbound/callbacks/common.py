@@ -7,6 +7,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Response, current_app, request
 
@@ -50,14 +51,23 @@ def unavailable(channel: str, msg_key: str) -> Response:
     return Response("database unavailable", status=503, mimetype="text/plain")
 
 
+@dataclass(frozen=True)
+class Load:
+    """How busy the webhook is as a callback arrives."""
+
+    count: int  # callbacks in flight in this process, this one included
+    burst: bool
+
+
 class InFlight:
     """Callbacks being handled right now in this process, and whether a burst is on.
 
     A burst: BURST callbacks within BURST_SECONDS that each found another in flight. Inline
     handling costs a web thread ~10 ms of CPU that every other acknowledgement waits for,
-    so during a burst none is handled inline, not only while many are inside at the same
-    instant (under load that count dips to one or two between requests). A sequence of
-    callbacks one after another is no burst, however fast it comes.
+    so during a burst none is handled inline, whatever `[web] inline_limit` allows, not only
+    while many are inside at the same instant (under load that count dips to one or two
+    between requests). A sequence of callbacks one after another is no burst, however fast
+    it comes.
     """
 
     BURST = 10
@@ -69,17 +79,15 @@ class InFlight:
         self.clock = clock
         self.crowded: deque[float] = deque(maxlen=self.BURST)
 
-    def __enter__(self) -> int:
-        """How busy: the callbacks in flight with this one; during a burst at least BURST."""
+    def __enter__(self) -> Load:
         with self.lock:
             self.count += 1
             now = self.clock()
             if self.count > 1:
                 self.crowded.append(now)
             crowded = self.crowded
-            if len(crowded) == self.BURST and now - crowded[0] < self.BURST_SECONDS:
-                return max(self.count, self.BURST)
-            return self.count
+            burst = len(crowded) == self.BURST and now - crowded[0] < self.BURST_SECONDS
+            return Load(self.count, burst)
 
     def __exit__(self, *_: object) -> None:
         with self.lock:
@@ -106,7 +114,7 @@ def answer(
     """Store the message (or raise DatabaseUnavailable); then, if the webhook is quiet,
     handle it inline and return the passive answer; "" acknowledges without one."""
     rt = runtime()
-    with in_flight() as busy:
+    with in_flight() as load:
         accepted = accept(
             rt,
             channel=channel,
@@ -122,12 +130,13 @@ def answer(
         # Busy: more callbacks in flight, waiting for a server thread, or committed
         # together, than may be handled inline.
         waiting = current_app.extensions.get(BACKLOG)
-        busy += waiting() if waiting is not None else 0
-        if max(busy, accepted.batch) > rt.config.web.inline_limit:
+        busy = load.count + (waiting() if waiting is not None else 0)
+        if load.burst or max(busy, accepted.batch) > rt.config.web.inline_limit:
             log.info(
-                "callback busy (%s in flight or waiting): msg_key=%s acknowledged, handled by"
-                " the worker",
+                "callback busy (%s in flight or waiting%s): msg_key=%s acknowledged, handled"
+                " by the worker",
                 busy,
+                ", in a burst" if load.burst else "",
                 msg_key,
             )
             return ""
