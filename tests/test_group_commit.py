@@ -274,15 +274,30 @@ def test_sqlite_batch_waits_out_another_process_holding_the_write_lock(
         returned.append(dbapi_conn.execute("PRAGMA busy_timeout").fetchone()[0])
 
     event.listen(rt.engine.pool, "checkin", checkin)
+    tries = [0]
+
+    def on_execute(*args: object) -> None:
+        if str(args[2]).startswith("INSERT INTO inbound_message"):
+            tries[0] += 1
+
+    event.listen(rt.engine, "before_cursor_execute", on_execute)
     other = sqlite3.connect(str(rt.engine.url.database), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # the write lock, as a worker's transaction takes it
     pool = ThreadPoolExecutor(1)
     try:
+        held = time.monotonic()
         pending = pool.submit(report(rt, "wecom:locked"))
-        time.sleep(0.3)
+        time.sleep(0.6)
         assert not pending.done(), pending.exception()  # not stored: not acknowledged
         other.execute("COMMIT")
+        held = time.monotonic() - held
         assert pending.result(timeout=30).inbound_id is not None
+        event.remove(rt.engine, "before_cursor_execute", on_execute)
+        # Every millisecond for the first LOCK_POLL_FAST, then every ten: each pause is at
+        # least that long, so this bounds the tries however slow the machine (without the
+        # slower polling 0.6 s held would take some 500).
+        fast = groupcommit.LOCK_POLL_FAST / groupcommit.LOCK_POLL_SECONDS
+        assert tries[0] <= 3 + fast + held / (10 * groupcommit.LOCK_POLL_SECONDS), tries
     finally:
         other.close()
         pool.shutdown()

@@ -39,8 +39,10 @@ MAX_BATCH = 256
 # An idle committer thread ends after this long, so engines that are dropped (tests, CLI
 # commands) do not leave threads behind; the next acceptance starts a new one.
 IDLE_SECONDS = 2.0
-# How often a batch tries SQLite's write lock again while another process holds it.
+# How often a batch tries SQLite's write lock again while another process holds it, and
+# for how long that often before it tries ten times less often.
 LOCK_POLL_SECONDS = 0.001
+LOCK_POLL_FAST = 0.1
 
 
 # Stores a batch in the open transaction: one row id (or None: nothing stored) per params.
@@ -194,18 +196,23 @@ class GroupCommitter:
         SQLite's own busy handler sleeps up to 100 ms between tries; a worker handling
         messages one transaction after another takes the lock again within milliseconds of
         releasing it, so a webhook that slept that long missed it again and again (one
-        benchmark round: p99 3.9 s). Polling finds the gap between two of them.
+        benchmark round: p99 3.9 s). Polling finds the gap between two of them. A lock
+        held longer than LOCK_POLL_FAST (an import's transaction) is tried ten times less
+        often: the wait is long anyway, and each try costs CPU and the GIL.
         """
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        start = time.monotonic()
+        deadline = start + BUSY_TIMEOUT_MS / 1000
         while True:
             try:
                 with conn.begin():
                     return self._store(conn, rows)
             except OperationalError as exc:
                 code = getattr(exc.orig, "sqlite_errorcode", 0)  # maybe an extended code
-                if code & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                now = time.monotonic()
+                if code & 0xFF != sqlite3.SQLITE_BUSY or now > deadline:
                     raise
-            time.sleep(LOCK_POLL_SECONDS)
+            slow = now - start > LOCK_POLL_FAST
+            time.sleep(LOCK_POLL_SECONDS * (10 if slow else 1))
 
     def _one_by_one(self, engine: Engine, batch: list[_Pending]) -> None:
         for p in batch:
