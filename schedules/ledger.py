@@ -163,6 +163,19 @@ class LedgerPage:
     lights: dict[str, int]
     awaiting: int
 
+    @property
+    def pages(self) -> int:
+        return _pages(self.total, self.size)
+
+    @property
+    def first_index(self) -> int:
+        """1-based position of the page's first row (0 when there are none)."""
+        return (self.number - 1) * self.size + 1 if self.rows else 0
+
+
+def _pages(total: int, size: int) -> int:
+    return max(1, -(-total // size))
+
 
 # What the index phase keeps per row: enough to filter, count and sort ten thousand rows;
 # a LedgerRow is built only for the rows that are shown.
@@ -450,7 +463,7 @@ def ledger_page(
     if status is not None:
         shown = [e for e in shown if e[4] == status]
     total = len(shown)
-    number = min(number, max(1, -(-total // size)))
+    number = min(number, _pages(total, size))
     start = (number - 1) * size
     # The page's rows are the smallest keys: no need to sort the whole ledger for page 1.
     page = heapq.nsmallest(start + size, shown, key=_sort_key)[start:]

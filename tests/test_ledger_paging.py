@@ -11,9 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bot.runtime import Runtime
-from bot.web.paging import Page
 from models import LEAD_STAGE, Assignment
-from schedules.ledger import ledger_page, ledger_rows, row_for
+from schedules.ledger import LedgerPage, ledger_page, ledger_rows, row_for
 from tests import test_web
 from tests.conftest import County
 from tests.test_web import text
@@ -28,9 +27,9 @@ def row_refs(html: str) -> list[str]:
 
 
 def test_page_numbers_and_first_index() -> None:
-    page = Page([6], 3, 3, 7)
+    page = LedgerPage([object()], 3, 3, 7, {}, 0)  # type: ignore[list-item]
     assert (page.pages, page.first_index) == (3, 7)
-    empty = Page([], 1, 3, 0)
+    empty = LedgerPage([], 1, 3, 0, {}, 0)
     assert (empty.pages, empty.first_index) == (1, 0)
 
 

@@ -136,9 +136,7 @@ class GroupCommitter:
                     # The batch is one statement (store.py), so it commits by itself:
                     # autocommit spares the BEGIN and COMMIT round trips.
                     conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                    if conn.dialect.name == "sqlite":
-                        with conn.begin():  # we poll for the lock: _locked()
-                            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                    _busy_timeout(conn, 0)  # we poll for the lock: _locked()
                 self._commit(engine, conn, batch)
             except BaseException as exc:  # every waiter must wake, whatever happened
                 for p in batch:
@@ -154,9 +152,7 @@ class GroupCommitter:
             del engine
         if conn is not None:  # idle for IDLE_SECONDS: back to the pool as it came
             try:
-                if conn.dialect.name == "sqlite":
-                    with conn.begin():
-                        conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                _busy_timeout(conn, BUSY_TIMEOUT_MS)
             except Exception:
                 conn.invalidate()  # never pooled with a zero busy timeout
             conn.close()
@@ -221,6 +217,13 @@ class GroupCommitter:
                     p.result = self._store(conn, [p.params])[0]
             except Exception as exc:  # this callback only: the others' commits stand
                 p.error = exc
+
+
+def _busy_timeout(conn: Connection, ms: int) -> None:
+    """How long SQLite waits in its own busy handler on this connection (not SQLite: no-op)."""
+    if conn.dialect.name == "sqlite":
+        with conn.begin():
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(ms)}")
 
 
 _COMMITTERS: weakref.WeakKeyDictionary[Engine, GroupCommitter] = weakref.WeakKeyDictionary()

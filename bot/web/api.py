@@ -27,7 +27,7 @@ def local_iso(value: dt.datetime | None) -> str | None:
 def ledger() -> Any:
     with rt().sessions() as db:
         today = rt().today()
-        _, page = ledger_page_for(db)
+        page = ledger_page_for(db)
     # The body stays a list of rows (as before paging); where it sits in the whole is in
     # the headers, with GitHub-style links to the neighbouring pages.
     response = jsonify([row_json(r, today) for r in page.rows])

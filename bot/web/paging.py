@@ -1,34 +1,15 @@
-"""Server-side paging of the ledger: a page of rows and the links around it, so a county's
-ten thousand assignments never reach one page (or one API answer) at once."""
+"""Server-side paging of the ledger: the page a request asks for, so a county's ten thousand
+assignments never reach one page (or one API answer) at once (the page itself:
+schedules.ledger.LedgerPage)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Mapping
 
 from flask import abort
 
-T = TypeVar("T")
 DEFAULT_SIZE = 100
 MAX_SIZE = 500
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    rows: Sequence[T]
-    number: int  # 1-based
-    size: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-    @property
-    def first_index(self) -> int:
-        """1-based position of the page's first row (0 when there are none)."""
-        return (self.number - 1) * self.size + 1 if self.rows else 0
 
 
 def page_args(args: Mapping[str, str]) -> tuple[int, int]:

@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 from bot.db import DatabaseUnavailable
 from bot.runtime import Runtime
 from bot.web.auth import login_required
-from bot.web.paging import Page, page_args
+from bot.web.paging import page_args
 from handlers.lead_review import review_actions
 from handlers.render import install_filters, moment_label
 from models import REPORTED, STATUS_LABELS, AuditLog, Member, Outbox, Progress, Task, Unit
@@ -183,12 +183,12 @@ def status_arg() -> str | None:
     return status
 
 
-def ledger_page_for(db: Any) -> tuple[LedgerPage, Page[LedgerRow]]:
+def ledger_page_for(db: Any) -> LedgerPage:
     """The page of the ledger the request's query string asks for (unit, open, light,
     status, page, size)."""
     r = rt()
     number, size = page_args(request.args)
-    found = ledger_page(
+    return ledger_page(
         db,
         today=r.today(),
         cal=r.calendar,
@@ -200,7 +200,6 @@ def ledger_page_for(db: Any) -> tuple[LedgerPage, Page[LedgerRow]]:
         light_filter=request.args.get("light") or None,
         status=status_arg(),
     )
-    return found, Page(found.rows, found.number, found.size, found.total)
 
 
 @bp.get("/")
@@ -212,15 +211,15 @@ def index() -> Any:
 @login_required
 def ledger() -> Any:
     with rt().sessions() as db:
-        found, page = ledger_page_for(db)
+        page = ledger_page_for(db)
         units = db.scalars(select(Unit).where(Unit.kind != "office").order_by(Unit.code)).all()
     # The counts stay those of the unit/open selection, so each colour's link shows its total.
     return render_template(
         "ledger.html",
         rows=page.rows,
         page=page,
-        lights=Counter(found.lights),
-        awaiting=found.awaiting,
+        lights=Counter(page.lights),
+        awaiting=page.awaiting,
         units=units,
         args=request.args,
     )
