@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_callbacks(app: Flask) -> None:
-    from bot.inbound.callbacks import aibot, wechat, wecom
+    """Answer the callback URLs ahead of the app's own routes (router.py)."""
+    from bot.inbound.callbacks.router import CallbackRouter
 
-    for module in (wecom, aibot, wechat):
-        app.register_blueprint(module.bp)
+    app.wsgi_app = CallbackRouter(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -14,46 +14,37 @@ import secrets
 from typing import Any
 
 import xmltodict
-from flask import Blueprint, Response, request
 
 from bot.db import DatabaseUnavailable
 from bot.inbound.callbacks import fields
-from bot.inbound.callbacks.common import (
-    answer,
-    read_body,
-    refuse,
-    runtime,
-    unavailable,
-    wecom_verifier,
-)
+from bot.inbound.callbacks.common import Call, Reply, answer, unavailable, wecom_verifier
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier
 from bot.inbound.pipeline import DB_ERRORS
 from handlers.aibot_cards import QUESTION, card_for_message, click_command, updated_card
 from handlers.review_cards import DECISIONS, stage_of, stale_reply
 
-bp = Blueprint("aibot_callback", __name__)
 MENTION = re.compile(r"^\s*(@\S+\s*)+")
 
 
-def verifier() -> Verifier:
-    cfg = runtime().config.aibot
-    return wecom_verifier(cfg.token, cfg.encoding_aes_key, "", "smart robot")
+def verifier(call: Call) -> Verifier:
+    cfg = call.runtime.config.aibot
+    return wecom_verifier(call, cfg.token, cfg.encoding_aes_key, "", "smart robot")
 
 
-@bp.get("/wecom/aibot")
-def verify_url() -> Response:
-    a = request.args
+def verify_url(call: Call) -> Reply:
+    """GET /wecom/aibot: WeCom checks the smart robot's URL when it is saved."""
+    a = call.args
     try:
-        plain = verifier().verify_url(
+        plain = verifier(call).verify_url(
             a.get("msg_signature"), a.get("timestamp", ""), a.get("nonce", ""), a.get("echostr")
         )
     except CallbackRejected as exc:
-        return refuse("aibot", exc)
-    return Response(plain, mimetype="text/plain")
+        return call.refuse("aibot", exc)
+    return Reply(plain)
 
 
-def decrypt_json(v: Verifier, body: bytes) -> dict[str, Any]:
-    a = request.args
+def decrypt_json(call: Call, v: Verifier, body: bytes) -> dict[str, Any]:
+    a = call.args
     try:
         envelope = json.loads(body)
         encrypt = envelope["encrypt"]
@@ -71,8 +62,8 @@ def decrypt_json(v: Verifier, body: bytes) -> dict[str, Any]:
     return data
 
 
-def encrypted_reply(v: Verifier, payload: dict[str, Any]) -> Response:
-    a = request.args
+def encrypted_reply(call: Call, v: Verifier, payload: dict[str, Any]) -> Reply:
+    a = call.args
     nonce = a.get("nonce") or secrets.token_hex(8)
     timestamp = a.get("timestamp") or str(int(v.clock().timestamp()))
     xml = v.cipher().encrypt_message(json.dumps(payload, ensure_ascii=False), nonce, timestamp)
@@ -84,7 +75,7 @@ def encrypted_reply(v: Verifier, payload: dict[str, Any]) -> Response:
         "timestamp": int(timestamp),
         "nonce": nonce,
     }
-    return Response(json.dumps(body), mimetype="application/json")
+    return Reply(json.dumps(body), mimetype="application/json")
 
 
 def text_of(data: dict[str, Any]) -> tuple[str, str] | None:
@@ -108,25 +99,26 @@ def text_of(data: dict[str, Any]) -> tuple[str, str] | None:
     return None  # stream refreshes, events
 
 
-@bp.post("/wecom/aibot")
-def receive() -> Response:
-    rt = runtime()
+def receive(call: Call) -> Reply:
+    """POST /wecom/aibot: a message to the smart robot, or a click on its card."""
+    rt = call.runtime
     try:
-        v = verifier()
-        data = decrypt_json(v, read_body(rt.config.web.max_body_bytes))
+        v = verifier(call)
+        data = decrypt_json(call, v, call.body(rt.config.web.max_body_bytes))
         handled = text_of(data)
         ids = fields.aibot_message(data)
         click = card_click(data) if data.get("msgtype") == "event" else None
     except CallbackRejected as exc:
-        return refuse("aibot", exc)
+        return call.refuse("aibot", exc)
     if click is not None:
-        return _card(rt, v, click)
+        return _card(call, v, click)
     if handled is None or ids is None:
-        return Response("", mimetype="text/plain")
+        return Reply()
     msg_type, text = handled
     sender, key = ids
     try:
         reply_text = answer(
+            call,
             "aibot",
             sender=sender,
             text=text,
@@ -137,7 +129,7 @@ def receive() -> Response:
     except DatabaseUnavailable:
         return unavailable("aibot", key)
     if not reply_text:
-        return Response("", mimetype="text/plain")
+        return Reply()
     stream = {"id": key[:64], "finish": True, "content": reply_text}
     try:
         with rt.sessions() as s:
@@ -146,8 +138,8 @@ def receive() -> Response:
         card = None  # the answer still goes out; only its buttons are missing
     if card is not None:  # `任务`, `待初审`: the answer and a card to act on it
         payload = {"msgtype": "stream_with_template_card", "stream": stream, "template_card": card}
-        return encrypted_reply(v, payload)
-    return encrypted_reply(v, {"msgtype": "stream", "stream": stream})
+        return encrypted_reply(call, v, payload)
+    return encrypted_reply(call, v, {"msgtype": "stream", "stream": stream})
 
 
 def card_click(data: dict[str, Any]) -> dict[str, str] | None:
@@ -180,11 +172,12 @@ def card_click(data: dict[str, Any]) -> dict[str, str] | None:
     }
 
 
-def _card(rt: Any, v: Verifier, click: dict[str, str]) -> Response:
+def _card(call: Call, v: Verifier, click: dict[str, str]) -> Reply:
     """A click acts once: its message key is the card, button and option, so WeCom's retry
     and a second tap on the same choice are one message, while another choice on the same
     card is heard. The answer (WeCom allows none but this) is the card updated for the
     clicker: what remains, with the outcome in its sub-title."""
+    rt = call.runtime
     action, task, option, sender = click["key"], click["task"], click["option"], click["sender"]
     key = f"aibot:card:{task}:{action}:{option}"
     if len(key) > fields.KEY_MAX:  # WeCom allows long button keys; the column does not
@@ -196,6 +189,7 @@ def _card(rt: Any, v: Verifier, click: dict[str, str]) -> Response:
         if text is not None:
             # When the click is left to the worker (busy), its answer goes by response_url.
             outcome = answer(
+                call,
                 "aibot",
                 sender=sender,
                 text=text,
@@ -210,4 +204,4 @@ def _card(rt: Any, v: Verifier, click: dict[str, str]) -> Response:
     except (DatabaseUnavailable, *DB_ERRORS):
         return unavailable("aibot", key)
     payload = {"response_type": "update_template_card", "userids": [sender], "template_card": card}
-    return encrypted_reply(v, payload)
+    return encrypted_reply(call, v, payload)

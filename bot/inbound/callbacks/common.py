@@ -1,4 +1,5 @@
-"""Shared pieces of every callback endpoint: body limits, the runtime, refusals."""
+"""Shared pieces of every callback endpoint: the request as endpoints read it, the answer,
+body limits, refusals, and acknowledging before handling when busy."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from flask import Response, current_app, request
+from typing import IO, Any
 
 from bot.db import DatabaseUnavailable
 from bot.inbound.callbacks.verify import CallbackRejected, Crypto, Verifier
@@ -20,35 +20,60 @@ from bot.wsgi_server import BACKLOG
 log = logging.getLogger("bot.inbound.callbacks")
 
 
-def runtime() -> Runtime:
-    return current_app.extensions["duban"]
+@dataclass(frozen=True)
+class Reply:
+    """A callback's HTTP answer."""
+
+    body: str | bytes = ""
+    status: int = 200
+    mimetype: str = "text/plain"
 
 
-def read_body(limit: int) -> bytes:
-    """The request body, refusing anything over `limit` bytes without reading it all."""
-    if request.content_length is not None and request.content_length > limit:
-        raise CallbackRejected(413, f"body over {limit} bytes")
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
-        raise CallbackRejected(413, f"body over {limit} bytes")
-    return body
+@dataclass(frozen=True)
+class Call:
+    """One callback request as the endpoints read it, with the state the app shares between
+    requests (`extensions`: the runtime, verifiers, the in-flight count, the server's
+    backlog). Built by the router (router.py), not by Flask: a callback needs none of
+    Flask's sessions, CSRF checks or templates."""
+
+    extensions: dict[str, Any]
+    args: Mapping[str, str]
+    remote_addr: str
+    stream: IO[bytes] | None  # None: no body was sent
+    content_length: int | None
+
+    @property
+    def runtime(self) -> Runtime:
+        rt: Runtime = self.extensions["duban"]
+        return rt
+
+    def body(self, limit: int) -> bytes:
+        """The request body, refusing anything over `limit` bytes without reading it all."""
+        if self.content_length is not None and self.content_length > limit:
+            raise CallbackRejected(413, f"body over {limit} bytes")
+        if self.stream is None:
+            return b""
+        size = limit + 1 if self.content_length is None else self.content_length
+        body = self.stream.read(size)
+        if len(body) > limit:
+            raise CallbackRejected(413, f"body over {limit} bytes")
+        return body
+
+    def refuse(self, channel: str, exc: CallbackRejected) -> Reply:
+        log.warning(
+            "callback refused channel=%s status=%s reason=%s remote=%s",
+            channel,
+            exc.status,
+            exc.reason,
+            self.remote_addr,
+        )
+        return Reply(exc.reason, exc.status)
 
 
-def refuse(channel: str, exc: CallbackRejected) -> Response:
-    log.warning(
-        "callback refused channel=%s status=%s reason=%s remote=%s",
-        channel,
-        exc.status,
-        exc.reason,
-        request.remote_addr,
-    )
-    return Response(exc.reason, status=exc.status, mimetype="text/plain")
-
-
-def unavailable(channel: str, msg_key: str) -> Response:
+def unavailable(channel: str, msg_key: str) -> Reply:
     """Not stored, so not acknowledged: the platform retries later."""
     log.error("callback not stored channel=%s msg_key=%s: database unavailable", channel, msg_key)
-    return Response("database unavailable", status=503, mimetype="text/plain")
+    return Reply("database unavailable", 503)
 
 
 @dataclass(frozen=True)
@@ -94,14 +119,15 @@ class InFlight:
             self.count -= 1
 
 
-def in_flight() -> InFlight:
-    counter = current_app.extensions.get("duban.inflight")
+def in_flight(extensions: dict[str, Any]) -> InFlight:
+    counter = extensions.get("duban.inflight")
     if counter is None:
-        counter = current_app.extensions.setdefault("duban.inflight", InFlight())
+        counter = extensions.setdefault("duban.inflight", InFlight())
     return counter
 
 
 def answer(
+    call: Call,
     channel: str,
     *,
     sender: str,
@@ -113,8 +139,8 @@ def answer(
 ) -> str:
     """Store the message (or raise DatabaseUnavailable); then, if the webhook is quiet,
     handle it inline and return the passive answer; "" acknowledges without one."""
-    rt = runtime()
-    with in_flight() as load:
+    rt = call.runtime
+    with in_flight(call.extensions) as load:
         accepted = accept(
             rt,
             channel=channel,
@@ -129,7 +155,7 @@ def answer(
             return accepted.reply or ""
         # Busy: more callbacks in flight, waiting for a server thread, or committed
         # together, than may be handled inline.
-        waiting = current_app.extensions.get(BACKLOG)
+        waiting = call.extensions.get(BACKLOG)
         busy = load.count + (waiting() if waiting is not None else 0)
         if load.burst or max(busy, accepted.batch) > rt.config.web.inline_limit:
             log.info(
@@ -148,14 +174,15 @@ def answer(
 
 
 def cached_verifier(
-    token: str, settings: tuple[object, ...], make_crypto: Callable[[], Crypto | None]
+    call: Call,
+    token: str,
+    settings: tuple[object, ...],
+    make_crypto: Callable[[], Crypto | None],
 ) -> Verifier:
     """One verifier per app, channel settings and clock, not one per callback: wechatpy's
     crypto object decodes the key when built."""
-    rt = runtime()
-    made: dict[tuple[object, ...], Verifier] = current_app.extensions.setdefault(
-        "duban.verifiers", {}
-    )
+    rt = call.runtime
+    made: dict[tuple[object, ...], Verifier] = call.extensions.setdefault("duban.verifiers", {})
     window = rt.config.wecom.timestamp_window_seconds
     key = (token, window, *settings)
     found = made.get(key)
@@ -164,12 +191,15 @@ def cached_verifier(
     return found
 
 
-def wecom_verifier(token: str, aes_key: str, receive_id: str, what: str) -> Verifier:
+def wecom_verifier(call: Call, token: str, aes_key: str, receive_id: str, what: str) -> Verifier:
     """A verifier for WeCom's crypto (app: receive id = corp id; smart robot: "")."""
     from wechatpy.enterprise.crypto import WeChatCrypto
 
     if not (token and aes_key):
         raise CallbackRejected(404, f"{what} callback not configured")
     return cached_verifier(
-        token, ("wecom", aes_key, receive_id), lambda: WeChatCrypto(token, aes_key, receive_id)
+        call,
+        token,
+        ("wecom", aes_key, receive_id),
+        lambda: WeChatCrypto(token, aes_key, receive_id),
     )

@@ -8,33 +8,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Blueprint, Response, request
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.replies import TextReply
 
 from bot.db import DatabaseUnavailable
 from bot.inbound.callbacks import fields
-from bot.inbound.callbacks.common import (
-    answer,
-    cached_verifier,
-    read_body,
-    refuse,
-    runtime,
-    unavailable,
-)
+from bot.inbound.callbacks.common import Call, Reply, answer, cached_verifier, unavailable
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
 
-bp = Blueprint("wechat_callback", __name__)
 
-
-def _verifier() -> tuple[Verifier, str]:
-    rt = runtime()
-    cfg = rt.config.wechat
+def _verifier(call: Call) -> tuple[Verifier, str]:
+    cfg = call.runtime.config.wechat
     if not cfg.configured:
         raise CallbackRejected(404, "official account callback not configured")
     settings = ("wechat", cfg.encoding_aes_key, cfg.app_id)
     return cached_verifier(
+        call,
         cfg.token,
         settings,
         lambda: (
@@ -45,9 +35,9 @@ def _verifier() -> tuple[Verifier, str]:
     ), cfg.token
 
 
-def check_plain_signature(token: str) -> None:
+def check_plain_signature(call: Call, token: str) -> None:
     """Plain-mode `signature`: SHA-1 of token, timestamp and nonce, sorted."""
-    a = request.args
+    a = call.args
     timestamp, nonce, sig = a.get("timestamp", ""), a.get("nonce", ""), a.get("signature", "")
     if not sig or not nonce:
         raise CallbackRejected(400, "signature or nonce missing")
@@ -56,27 +46,27 @@ def check_plain_signature(token: str) -> None:
         raise CallbackRejected(403, "bad signature")
 
 
-@bp.get("/wechat/callback")
-def verify_url() -> Response:
+def verify_url(call: Call) -> Reply:
+    """GET /wechat/callback: the official account checks the URL when it is saved."""
     try:
-        v, token = _verifier()
-        v.check_fresh(request.args.get("timestamp", ""))
-        check_plain_signature(token)
+        v, token = _verifier(call)
+        v.check_fresh(call.args.get("timestamp", ""))
+        check_plain_signature(call, token)
     except CallbackRejected as exc:
-        return refuse("wechat", exc)
-    return Response(request.args.get("echostr", ""), mimetype="text/plain")
+        return call.refuse("wechat", exc)
+    return Reply(call.args.get("echostr", ""))
 
 
-@bp.post("/wechat/callback")
-def receive() -> Response:
-    rt = runtime()
-    a = request.args
+def receive(call: Call) -> Reply:
+    """POST /wechat/callback: a follower's message, plain or AES."""
+    rt = call.runtime
+    a = call.args
     safe = a.get("encrypt_type") == "aes"
     try:
-        v, token = _verifier()
-        body = read_body(rt.config.web.max_body_bytes)
+        v, token = _verifier(call)
+        body = call.body(rt.config.web.max_body_bytes)
         v.check_fresh(a.get("timestamp", ""))
-        check_plain_signature(token)
+        check_plain_signature(call, token)
         if safe:
             encrypt = extract_encrypt_xml(body)
             xml = v.decrypt(
@@ -88,21 +78,21 @@ def receive() -> Response:
         checked = fields.xml_message("wechat", msg, xml)
         content = str(msg.content) if msg.type == "text" else ""
     except CallbackRejected as exc:
-        return refuse("wechat", exc)
+        return call.refuse("wechat", exc)
     except Exception as exc:
-        return refuse(
+        return call.refuse(
             "wechat", CallbackRejected(400, f"malformed message: {exc.__class__.__name__}")
         )
     if msg.type != "text":
-        return Response("success", mimetype="text/plain")  # events and media: acknowledged, unused
+        return Reply("success")  # events and media: acknowledged, unused
     key = checked.msg_key
     try:
-        reply_text = answer("wechat", sender=checked.sender, text=content, msg_key=key)
+        reply_text = answer(call, "wechat", sender=checked.sender, text=content, msg_key=key)
     except DatabaseUnavailable:
         return unavailable("wechat", key)
     if not reply_text:
-        return Response("success", mimetype="text/plain")
+        return Reply("success")
     reply = TextReply(source=msg.target, target=msg.source, content=reply_text).render()
     if safe:
         reply = v.cipher().encrypt_message(reply, a.get("nonce", ""), a.get("timestamp"))
-    return Response(reply, mimetype="application/xml")
+    return Reply(reply, mimetype="application/xml")

@@ -7,7 +7,6 @@ import secrets
 from typing import Any
 
 import xmltodict
-from flask import Blueprint, Response, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wechatpy.enterprise import parse_message
@@ -15,14 +14,7 @@ from wechatpy.enterprise.replies import TextReply
 
 from bot.db import DatabaseUnavailable
 from bot.inbound.callbacks import fields
-from bot.inbound.callbacks.common import (
-    answer,
-    read_body,
-    refuse,
-    runtime,
-    unavailable,
-    wecom_verifier,
-)
+from bot.inbound.callbacks.common import Call, Reply, answer, unavailable, wecom_verifier
 from bot.inbound.callbacks.verify import CallbackRejected, Verifier, extract_encrypt_xml
 from bot.inbound.pipeline import DB_ERRORS
 from handlers.review_cards import (
@@ -38,29 +30,27 @@ from handlers.review_cards import (
 from models import InboundMessage, Progress
 from models.outbox import enqueue
 
-bp = Blueprint("wecom_callback", __name__)
-
 # Menu keys an admin may configure on the app's custom menu, mapped to chat commands.
 MENU_COMMANDS = {"tasks": "任务", "my_tasks": "任务", "help": "帮助", "rank": "排名"}
 
 
-def verifier() -> Verifier:
-    cfg = runtime().config.wecom
+def verifier(call: Call) -> Verifier:
+    cfg = call.runtime.config.wecom
     if not cfg.corp_id:
         raise CallbackRejected(404, "WeCom callback not configured")
-    return wecom_verifier(cfg.token, cfg.encoding_aes_key, cfg.corp_id, "WeCom")
+    return wecom_verifier(call, cfg.token, cfg.encoding_aes_key, cfg.corp_id, "WeCom")
 
 
-@bp.get("/wecom/callback")
-def verify_url() -> Response:
-    a = request.args
+def verify_url(call: Call) -> Reply:
+    """GET /wecom/callback: WeCom checks the URL when an admin saves it."""
+    a = call.args
     try:
-        plain = verifier().verify_url(
+        plain = verifier(call).verify_url(
             a.get("msg_signature"), a.get("timestamp", ""), a.get("nonce", ""), a.get("echostr")
         )
     except CallbackRejected as exc:
-        return refuse("wecom", exc)
-    return Response(plain, mimetype="text/plain")
+        return call.refuse("wecom", exc)
+    return Reply(plain)
 
 
 def as_text(msg: Any) -> tuple[str, str] | None:
@@ -88,13 +78,13 @@ def file_message(plain: str) -> tuple[str, str] | None:
     return f"[file] {data.get('Title') or data['MediaId']}", str(data["MediaId"])
 
 
-@bp.post("/wecom/callback")
-def receive() -> Response:
-    rt = runtime()
-    a = request.args
+def receive(call: Call) -> Reply:
+    """POST /wecom/callback: a message or event from the self-built app."""
+    rt = call.runtime
+    a = call.args
     try:
-        v = verifier()
-        body = read_body(rt.config.web.max_body_bytes)
+        v = verifier(call)
+        body = call.body(rt.config.web.max_body_bytes)
         encrypt = extract_encrypt_xml(body)
         timestamp, nonce = a.get("timestamp", ""), a.get("nonce", "")
         plain = v.decrypt(a.get("msg_signature"), timestamp, nonce, encrypt)
@@ -103,24 +93,25 @@ def receive() -> Response:
         handled = as_text(msg)
         click = card_click(plain) if getattr(msg, "type", "") == "unknown" else None
     except CallbackRejected as exc:
-        return refuse("wecom", exc)
+        return call.refuse("wecom", exc)
     except Exception as exc:  # wechatpy parse errors on decrypted garbage
-        return refuse(
+        return call.refuse(
             "wecom", CallbackRejected(400, f"unparsable message: {exc.__class__.__name__}")
         )
     if click is not None:
-        return _card(rt, v, click, nonce, timestamp)
+        return _card(call, v, click, nonce, timestamp)
     media_id = checked.media_id
     if handled is None and getattr(msg, "type", "") == "unknown":
         found = file_message(plain)
         if found is not None:
             handled, media_id = ("file", found[0]), found[1]
     if handled is None:
-        return Response("", mimetype="text/plain")  # enter_agent, view, location …: nothing to do
+        return Reply()  # enter_agent, view, location …: nothing to do
     msg_type, text = handled
     key = checked.msg_key
     try:
         reply_text = answer(
+            call,
             "wecom",
             sender=checked.sender,
             text=text,
@@ -131,10 +122,10 @@ def receive() -> Response:
     except DatabaseUnavailable:
         return unavailable("wecom", key)
     if not reply_text:
-        return Response("", mimetype="text/plain")
+        return Reply()
     reply = TextReply(source=msg.target, target=msg.source, content=reply_text).render()
     encrypted = v.cipher().encrypt_message(reply, nonce or secrets.token_hex(8), timestamp)
-    return Response(encrypted, mimetype="application/xml")
+    return Reply(encrypted, mimetype="application/xml")
 
 
 # A template card's buttons carry "action:task code"; a click becomes the chat command.
@@ -170,17 +161,18 @@ def _selected_reason(data: dict[str, Any]) -> str:
     return ""
 
 
-def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: str) -> Response:
+def _card(call: Call, v: Verifier, click: dict[str, str], nonce: str, timestamp: str) -> Reply:
     """One effect per card and button: the message key is the card's task id with the
     button, so a platform retry and a second tap are the same message, while another button
     on the same card (报进度, then 已完成) is still heard. The card then shows the result."""
+    rt = call.runtime
     action, _, ref = click["EventKey"].partition(":")
     if not ref.isdigit() or (action not in CARD_COMMANDS and action not in DECISIONS):
-        return Response("", mimetype="text/plain")
+        return Reply()
     key = f"wecom:card:{click['TaskId']}:{action}"
     sender, code = click["FromUserName"], click["ResponseCode"]
     if len(code) > fields.KEY_MAX:  # the card update's target column holds 191
-        return refuse("wecom", CallbackRejected(400, f"ResponseCode over {fields.KEY_MAX}"))
+        return call.refuse("wecom", CallbackRejected(400, f"ResponseCode over {fields.KEY_MAX}"))
     today = rt.now().astimezone(rt.tz).date()
     reason = chosen_reason(click["Reason"], today) if action in RETURNS else ""
     if reason:  # 退回 with a reason from the drop-down: a message of its own
@@ -200,7 +192,7 @@ def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: st
             text = CARD_COMMANDS[action].format(ref=ref)
         # A stale card acts on nothing: it is told so, and its update says who decided.
         reply_text = (
-            answer("wecom", sender=sender, text=text, msg_key=key, msg_type="event")
+            answer(call, "wecom", sender=sender, text=text, msg_key=key, msg_type="event")
             if text
             else stale
         )
@@ -211,10 +203,10 @@ def _card(rt: Any, v: Verifier, click: dict[str, str], nonce: str, timestamp: st
     except (DatabaseUnavailable, *DB_ERRORS):
         return unavailable("wecom", key)
     if not reply_text:
-        return Response("", mimetype="text/plain")
+        return Reply()
     reply = TextReply(source=click["ToUserName"], target=sender, content=reply_text).render()
     encrypted = v.cipher().encrypt_message(reply, nonce or secrets.token_hex(8), timestamp)
-    return Response(encrypted, mimetype="application/xml")
+    return Reply(encrypted, mimetype="application/xml")
 
 
 def enqueue_review_card_update(

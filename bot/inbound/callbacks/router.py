@@ -1,0 +1,117 @@
+"""The platforms' callbacks, answered before Flask sees the request.
+
+A callback needs none of what Flask does for the dashboard: no session, no CSRF check, no
+signed-in user, no template, no URL converters. Under a burst of reports all of that was
+a third of the web process's CPU per callback (bench/bench_callbacks.py), spent on
+requests whose whole job is to verify, decrypt, store and acknowledge. So the router
+answers the three callback URLs itself, as plain WSGI, and hands every other request to
+the Flask app unchanged. The endpoints (wecom.py, aibot.py, wechat.py) read a `Call` and
+return a `Reply`; the answers carry the same security headers as every Flask response.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from sqlalchemy.exc import OperationalError
+
+from bot.db import DatabaseUnavailable
+from bot.inbound.callbacks import aibot, wechat, wecom
+from bot.inbound.callbacks.common import Call, Reply
+from bot.web.hardening import HEADERS
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger("bot.inbound.callbacks")
+
+Endpoint = Callable[[Call], Reply]
+ROUTES: dict[str, dict[str, Endpoint]] = {
+    "/wecom/callback": {"GET": wecom.verify_url, "POST": wecom.receive},
+    "/wecom/aibot": {"GET": aibot.verify_url, "POST": aibot.receive},
+    "/wechat/callback": {"GET": wechat.verify_url, "POST": wechat.receive},
+}
+# As Flask's Response(mimetype=…) labels them.
+CONTENT_TYPES = {
+    "text/plain": "text/plain; charset=utf-8",
+    "application/xml": "application/xml; charset=utf-8",
+    "application/json": "application/json",
+}
+SECURITY_HEADERS = list(HEADERS.items())
+
+
+class CallbackRouter:
+    """WSGI middleware: the callback URLs answered here, everything else by `wrapped`."""
+
+    def __init__(self, app: Flask, wrapped: WSGIApplication) -> None:
+        self.app = app
+        self.extensions = app.extensions  # shared with the app's routes and tests
+        self.wrapped = wrapped
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        routes = ROUTES.get(environ.get("PATH_INFO", ""))
+        if routes is None:
+            return self.wrapped(environ, start_response)
+        method = environ.get("REQUEST_METHOD", "GET")
+        endpoint = routes.get("GET" if method == "HEAD" else method)
+        if endpoint is None:
+            reply = Reply("method not allowed", 405)
+            extra = [("Allow", ", ".join(["HEAD", *sorted(routes)]))]
+        else:
+            reply, extra = self.run(endpoint, environ), []
+        body = reply.body.encode() if isinstance(reply.body, str) else reply.body
+        status = HTTPStatus(reply.status)
+        start_response(
+            f"{status.value} {status.phrase}",
+            [
+                ("Content-Type", CONTENT_TYPES.get(reply.mimetype, reply.mimetype)),
+                ("Content-Length", str(len(body))),
+                *extra,
+                *SECURITY_HEADERS,
+            ],
+        )
+        return [] if method == "HEAD" else [body]
+
+    def run(self, endpoint: Endpoint, environ: WSGIEnvironment) -> Reply:
+        try:
+            return endpoint(call_of(self.extensions, environ))
+        except (DatabaseUnavailable, OperationalError) as exc:
+            # Not stored, so not acknowledged: the platform retries later.
+            log.warning("database unavailable for %s: %s", environ.get("PATH_INFO"), exc)
+            return Reply("database unavailable", 503)
+        except Exception:
+            if self.app.config.get("PROPAGATE_EXCEPTIONS") or self.app.testing:
+                raise  # as Flask does: a test sees the error itself
+            log.exception(
+                "callback failed: %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+            )
+            return Reply("internal error", 500)
+
+
+def call_of(extensions: dict[str, Any], environ: WSGIEnvironment) -> Call:
+    """The request as the endpoints read it: arguments (the first of each name, as Flask's
+    request.args.get gives), the client's address and the body's stream."""
+    args: dict[str, str] = {}
+    for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+        args.setdefault(name, value)
+    try:
+        length: int | None = max(int(environ.get("CONTENT_LENGTH") or ""), 0)
+    except ValueError:
+        length = None
+    # Without a length the body is read only from a server that says where it ends (a
+    # chunked request, dechunked), as werkzeug does: reading on could wait for ever.
+    stream = environ.get("wsgi.input")
+    if length is None and not environ.get("wsgi.input_terminated"):
+        stream = None
+    return Call(
+        extensions=extensions,
+        args=args,
+        remote_addr=environ.get("REMOTE_ADDR", ""),
+        stream=stream if length != 0 else None,
+        content_length=length,
+    )
