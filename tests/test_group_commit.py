@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.exc import OperationalError
 
 from bot.config import Config, load_config
 from bot.db import DatabaseUnavailable
@@ -57,22 +56,23 @@ def report(rt: Runtime, key: str, text: str = "进度 #1 40% 已开工") -> Call
 
 
 @pytest.fixture
-def failing_commit(rt: Runtime) -> Iterator[threading.Event]:
-    """While set, the batch's write fails as a lost server would. The batch is one
-    statement on an autocommit connection: its end is its commit, so the failure is
-    injected there, before the statement runs."""
+def failing_commit(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """While set, the batch's write fails as a lost server would: the driver raises its
+    OperationalError. The batch is one statement on an autocommit connection: its end is
+    its commit, so the failure is injected there, before the statement runs."""
+    from bot.inbound import store
+
     failing = threading.Event()
+    driver_run = store.run
+    lost = rt.engine.dialect.loaded_dbapi.OperationalError
 
-    def on_execute(*args: object) -> None:
-        statement = str(args[2])
-        if failing.is_set() and statement.startswith("INSERT INTO inbound_message"):
-            raise OperationalError(statement, {}, Exception("server closed the connection"))
+    def run(cursor: object, sql: str, params: tuple[object, ...]) -> list[object]:
+        if failing.is_set() and sql.startswith("INSERT INTO inbound_message"):
+            raise lost("server closed the connection")
+        return driver_run(cursor, sql, params)
 
-    event.listen(rt.engine, "before_cursor_execute", on_execute)
-    try:
-        yield failing
-    finally:
-        event.remove(rt.engine, "before_cursor_execute", on_execute)
+    monkeypatch.setattr(store, "run", run)
+    yield failing
 
 
 def test_one_commit_acknowledges_the_whole_batch(rt: Runtime, county: County) -> None:

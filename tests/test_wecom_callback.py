@@ -423,3 +423,26 @@ def test_file_after_report_attaches_as_evidence(
     with server.rt.sessions() as s:
         evidence = s.scalars(select(Progress).where(Progress.kind == "evidence")).one()
         assert evidence.attachments[0]["media_id"] == "FILE77"
+
+
+def test_a_chunked_callback_is_stored_and_answered_with_the_security_headers(
+    server: LiveServer, peer: WecomPeer, clock: Clock, county: County
+) -> None:
+    """Callbacks are answered ahead of Flask (bot/inbound/callbacks/router.py): a body sent
+    without a length is still read, and the answer carries what every page's does."""
+    params, body = peer.callback(
+        text_xml("cgz_liaison", "进度 #3 40% 分块发送", 9600, CORP), now_ts(clock)
+    )
+    data = body.encode()
+    r = requests.post(
+        f"{server.url}/wecom/callback",
+        params=params,
+        data=iter([data[:50], data[50:]]),  # Transfer-Encoding: chunked
+        timeout=10,
+    )
+    assert r.status_code == 200 and "已记录进度" in peer.read_reply(r.text)
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert count(server.rt, Progress) == 1
+    assert requests.put(f"{server.url}/wecom/callback", timeout=10).status_code == 405
