@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Select, String, cast, func, select
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -193,6 +193,61 @@ _Entry = tuple[
 ]
 
 
+# What the ledger reads of each assignment, in the order _Ledger._judge unpacks it.
+_COLUMNS = (
+    Assignment.id,
+    Assignment.task_id,
+    Assignment.unit_id,
+    Assignment.status,
+    Assignment.percent,
+    Assignment.deadline_override,
+    Assignment.period,
+    Assignment.period_deadline,
+    Assignment.review_stage,
+)
+_SEP = "|"
+
+
+def assignment_rows(
+    conn: Connection, q: Select[*tuple[Any, ...]], packed: bool | None = None
+) -> list[Any]:
+    """The rows of `q`, a select of _COLUMNS (in no particular order).
+
+    PyMySQL reads every row, and every value in it, in Python: 10,000 assignments of nine
+    values were two thirds of a ledger page's time on MariaDB (bench/bench_ledger.py).
+    Read `packed` (the default on PyMySQL), the database joins each assignment into one
+    string and a task's assignments into one row (GROUP_CONCAT), which is split here: the
+    values are numbers, dates and the bot's own codes, none of which holds a separator,
+    and an absent one comes back as "" (None, but for `period`, which is "" when absent).
+    A task's row stays far below GROUP_CONCAT's limit (1 MB by default): a few dozen
+    bytes per unit it is assigned to."""
+    if packed is None:
+        packed = conn.dialect.driver == "pymysql"
+    if not packed:
+        return list(conn.execute(q).all())
+    parts = [func.coalesce(cast(column, String), "") for column in _COLUMNS]
+    joined = func.group_concat(func.concat_ws(_SEP, *parts))
+    rows = conn.execute(q.with_only_columns(joined).group_by(Assignment.task_id)).scalars()
+    return [_unpack(one) for task in rows for one in task.split(",")]
+
+
+def _unpack(line: str) -> tuple[Any, ...]:
+    a_id, task_id, unit_id, status, percent, override, period, period_deadline, stage = line.split(
+        _SEP
+    )
+    return (
+        int(a_id),
+        int(task_id),
+        int(unit_id),
+        status,
+        int(percent),
+        dt.date.fromisoformat(override) if override else None,
+        period,
+        dt.date.fromisoformat(period_deadline) if period_deadline else None,
+        stage or None,
+    )
+
+
 # A deadline's milestones, their percentages, and the judgements made so far for rows on it.
 _Plan = tuple[dt.date, tuple[Milestone, ...], tuple[int, ...], dict[object, Standing]]
 
@@ -238,17 +293,7 @@ class _Ledger:
         self.tasks = {t[0]: t for t in conn.execute(task_q)}
         # reported_at is read for the rows that are shown: parsing ten thousand
         # timestamps was a good part of a page's time.
-        q = select(
-            Assignment.id,
-            Assignment.task_id,
-            Assignment.unit_id,
-            Assignment.status,
-            Assignment.percent,
-            Assignment.deadline_override,
-            Assignment.period,
-            Assignment.period_deadline,
-            Assignment.review_stage,
-        )
+        q = select(*_COLUMNS)
         if unit_code:
             q = q.where(
                 Assignment.unit_id.in_([k for k, u in self.units.items() if u[0] == unit_code])
@@ -257,7 +302,7 @@ class _Ledger:
             q = q.where(Assignment.task_id.in_(list(self.tasks)))
         if status is not None:
             q = q.where(Assignment.status == status)
-        self.entries = self._judge(conn.execute(q).all(), today)
+        self.entries = self._judge(assignment_rows(conn, q), today)
 
     def _judge(self, found: Sequence[Any], today: dt.date) -> list[_Entry]:
         cal, rules, tasks, units = self.cal, self.rules, self.tasks, self.units
@@ -470,5 +515,6 @@ def ledger_page(
     return LedgerPage(ledger.rows(page), number, size, total, lights, awaiting)
 
 
-def _sort_key(entry: _Entry) -> tuple[int, dt.date, int, str]:
-    return entry[0]
+def _sort_key(entry: _Entry) -> tuple[tuple[int, dt.date, int, str], int]:
+    # The assignment's id last: rows are read in no particular order (assignment_rows).
+    return entry[0], entry[1]

@@ -7,12 +7,20 @@ import datetime as dt
 import re
 from collections import Counter
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from bot.runtime import Runtime
 from models import LEAD_STAGE, Assignment
-from schedules.ledger import LedgerPage, ledger_page, ledger_rows, row_for
+from schedules.ledger import (
+    _COLUMNS,
+    LedgerPage,
+    assignment_rows,
+    ledger_page,
+    ledger_rows,
+    row_for,
+)
 from tests import test_web
 from tests.conftest import County
 from tests.test_web import text
@@ -58,6 +66,32 @@ def test_ledger_page_is_a_slice_of_the_whole_ledger(rt: Runtime, county: County)
         opened = [r for r in whole if r.light.color != "done"]
         assert shown.rows == [r for r in opened if r.status == "in_progress"]
         assert shown.lights == dict(Counter(r.light.color for r in opened))
+
+
+def test_rows_read_packed_are_the_rows_read_plainly(rt: Runtime, county: County) -> None:
+    """On PyMySQL the ledger reads each assignment as one joined string (its per-value
+    decoding was most of a big ledger's time); the rows must be exactly the plain ones,
+    absent dates, an empty period and a review stage included."""
+    if rt.engine.dialect.driver != "pymysql":
+        pytest.skip("the packed read is MariaDB's (GROUP_CONCAT), for PyMySQL")
+    with rt.sessions() as s:
+        first, second, third = s.scalars(select(Assignment).order_by(Assignment.id)).all()[:3]
+        first.deadline_override = dt.date(2026, 12, 31)
+        second.period, second.period_deadline = "2026-11", dt.date(2026, 11, 30)
+        third.status, third.review_stage, third.percent = "reported", LEAD_STAGE, 100
+        s.commit()
+        conn = s.connection()
+        for q in (
+            select(*_COLUMNS),
+            select(*_COLUMNS).where(Assignment.unit_id == first.unit_id),
+            select(*_COLUMNS).where(Assignment.status == "no such status"),
+        ):
+            plain = sorted(assignment_rows(conn, q, packed=False))
+            assert sorted(assignment_rows(conn, q, packed=True)) == plain
+        packed = {r[0]: r for r in assignment_rows(conn, select(*_COLUMNS), packed=True)}
+        assert packed[first.id][5:7] == (dt.date(2026, 12, 31), "")
+        assert packed[second.id][5:8] == (None, "2026-11", dt.date(2026, 11, 30))
+        assert packed[third.id][3:5] + packed[third.id][8:] == ("reported", 100, LEAD_STAGE)
 
 
 def test_ledger_page_shows_one_page_worst_first_with_links(user: FlaskClient) -> None:
