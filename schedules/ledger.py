@@ -206,6 +206,8 @@ _COLUMNS = (
     Assignment.review_stage,
 )
 _SEP = "|"
+# Bytes a task's assignments of one period may take when read packed (assignment_rows).
+_PACKED_MAX = 64 * 1024 * 1024
 
 
 def assignment_rows(
@@ -216,19 +218,40 @@ def assignment_rows(
     PyMySQL reads every row, and every value in it, in Python: 10,000 assignments of nine
     values were two thirds of a ledger page's time on MariaDB (bench/bench_ledger.py).
     Read `packed` (the default on PyMySQL), the database joins each assignment into one
-    string and a task's assignments into one row (GROUP_CONCAT), which is split here: the
-    values are numbers, dates and the bot's own codes, none of which holds a separator,
-    and an absent one comes back as "" (None, but for `period`, which is "" when absent).
-    A task's row stays far below GROUP_CONCAT's limit (1 MB by default): a few dozen
-    bytes per unit it is assigned to."""
+    string and a task's assignments of one period into one row (GROUP_CONCAT), split here:
+    the values are numbers, dates and the bot's own codes, and an absent one comes back
+    as "" (None, but for `period`, which is "" when absent). GROUP_CONCAT cuts what is
+    longer than `group_concat_max_len` (MySQL's default: 1 KB, some twenty assignments),
+    so that is raised for the session; a row that does not come back whole (its length and
+    count tell: cut short, or a separator in a value) sends the whole read the plain way."""
     if packed is None:
         packed = conn.dialect.driver == "pymysql"
-    if not packed:
-        return list(conn.execute(q).all())
+    if packed:
+        rows = _packed_rows(conn, q)
+        if rows is not None:
+            return rows
+    return list(conn.execute(q).all())
+
+
+def _packed_rows(conn: Connection, q: Select[*tuple[Any, ...]]) -> list[Any] | None:
+    conn.exec_driver_sql(f"SET SESSION group_concat_max_len = {_PACKED_MAX}")
     parts = [func.coalesce(cast(column, String), "") for column in _COLUMNS]
-    joined = func.group_concat(func.concat_ws(_SEP, *parts))
-    rows = conn.execute(q.with_only_columns(joined).group_by(Assignment.task_id)).scalars()
-    return [_unpack(one) for task in rows for one in task.split(",")]
+    one = func.concat_ws(_SEP, *parts)
+    grouped = q.with_only_columns(
+        func.count(), func.sum(func.char_length(one)), func.group_concat(one)
+    ).group_by(Assignment.task_id, Assignment.period)
+    rows: list[Any] = []
+    try:
+        for count, length, text in conn.execute(grouped):
+            text = text.decode() if isinstance(text, bytes) else text
+            each = text.split(",")
+            # Cut short (the length tells) or a separator inside a value (the count does).
+            if len(text) != int(length) + count - 1 or len(each) != count:
+                return None
+            rows.extend(_unpack(line) for line in each)
+    except ValueError:  # a value that is not what _COLUMNS holds
+        return None
+    return rows
 
 
 def _unpack(line: str) -> tuple[Any, ...]:

@@ -31,6 +31,9 @@ def test_arguments_are_the_first_of_each_name_as_flask_gives_them() -> None:
     call = call_of({}, environ(path, REMOTE_ADDR="10.1.2.3"))
     assert call.args == {"nonce": "1", "echostr": "", "t": "中"}
     assert call.remote_addr == "10.1.2.3"
+    # WSGI gives the query string as latin-1; unescaped UTF-8 in it is read as UTF-8.
+    raw = environ("/x", QUERY_STRING="t=中文&s=a+b".encode().decode("latin-1"))
+    assert call_of({}, raw).args == {"t": "中文", "s": "a b"}
 
 
 def test_the_body_is_read_up_to_its_limit_and_no_further() -> None:

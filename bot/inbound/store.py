@@ -11,6 +11,7 @@ is not one stores nothing. RETURNING gives the new ids by message key.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,8 @@ from sqlalchemy import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
 from models import InboundMessage
+
+log = logging.getLogger(__name__)
 
 # Given by the webhook for each callback, in this order.
 GIVEN = (
@@ -67,7 +70,8 @@ def store_batch(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int
 
     The statement goes through the driver's own cursor: SQLAlchemy's execution context and
     result set-up cost as much CPU per batch as the driver itself (PostgreSQL). Its errors
-    come back as SQLAlchemy's (IntegrityError, OperationalError …) all the same."""
+    come back as SQLAlchemy's (IntegrityError, OperationalError …, a lost connection said
+    so) all the same; SQLAlchemy's execute events and echo do not see this statement."""
     if not rows:
         return []
     binders = _binders(conn.dialect)
@@ -77,14 +81,22 @@ def store_batch(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int
             value = row[name]
             params.append(bind(value) if bind is not None and value is not None else value)
     sql = _statement(conn.dialect, len(rows))
-    dbapi = conn.dialect.loaded_dbapi
-    cursor = conn.connection.cursor()
+    dialect = conn.dialect
+    dbapi = dialect.loaded_dbapi
+    driver_conn = conn.connection
+    cursor = driver_conn.cursor()
     try:
         stored = {key: ident for ident, key in run(cursor, sql, tuple(params))}
     except dbapi.Error as exc:
-        raise DBAPIError.instance(sql, None, exc, dbapi.Error) from exc
+        lost = dialect.is_disconnect(exc, driver_conn, cursor)
+        raise DBAPIError.instance(
+            sql, None, exc, dbapi.Error, connection_invalidated=lost, dialect=dialect
+        ) from exc
     finally:
-        cursor.close()
+        try:
+            cursor.close()
+        except dbapi.Error:
+            log.warning("group commit: closing the cursor failed", exc_info=True)
     return [stored.get(row["msg_key"]) for row in rows]
 
 

@@ -30,9 +30,10 @@ def secret_key(rt: Runtime) -> str:
 
 
 class CookieFirstSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, but a request without the cookie (every platform
-    callback) gets an empty session without building a signing serializer — a sixth of a
-    callback's CPU. With the cookie, Flask's own code reads it."""
+    """Flask's signed-cookie sessions, but a request without the cookie (a health check, a
+    first visit; callbacks never reach Flask: bot/inbound/callbacks/router.py) gets an empty
+    session without building a signing serializer. With the cookie, Flask's own code reads
+    it."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         if app.secret_key and self.get_cookie_name(app) not in request.cookies:

@@ -39,7 +39,7 @@ class Call:
     extensions: dict[str, Any]
     args: Mapping[str, str]
     remote_addr: str
-    stream: IO[bytes] | None  # None: no body was sent
+    stream: IO[bytes]
     content_length: int | None
 
     @property
@@ -51,10 +51,7 @@ class Call:
         """The request body, refusing anything over `limit` bytes without reading it all."""
         if self.content_length is not None and self.content_length > limit:
             raise CallbackRejected(413, f"body over {limit} bytes")
-        if self.stream is None:
-            return b""
-        size = limit + 1 if self.content_length is None else self.content_length
-        body = self.stream.read(size)
+        body = self.stream.read(limit + 1)
         if len(body) > limit:
             raise CallbackRejected(413, f"body over {limit} bytes")
         return body

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from flask import Flask
 from sqlalchemy.exc import OperationalError
+from werkzeug.wsgi import get_content_length, get_input_stream
 
 from bot.db import DatabaseUnavailable
 from bot.inbound.callbacks import aibot, wechat, wecom
@@ -85,8 +86,9 @@ class CallbackRouter:
             log.warning("database unavailable for %s: %s", environ.get("PATH_INFO"), exc)
             return Reply("database unavailable", 503)
         except Exception:
-            if self.app.config.get("PROPAGATE_EXCEPTIONS") or self.app.testing:
-                raise  # as Flask does: a test sees the error itself
+            propagate = self.app.config.get("PROPAGATE_EXCEPTIONS")
+            if propagate if propagate is not None else self.app.testing or self.app.debug:
+                raise  # as Flask does: a test (or the debugger) sees the error itself
             log.exception(
                 "callback failed: %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
             )
@@ -95,23 +97,18 @@ class CallbackRouter:
 
 def call_of(extensions: dict[str, Any], environ: WSGIEnvironment) -> Call:
     """The request as the endpoints read it: arguments (the first of each name, as Flask's
-    request.args.get gives), the client's address and the body's stream."""
+    request.args.get gives), the client's address and the body, found as werkzeug finds
+    them (a chunked body is read to its end; without a length from a server that does not
+    say where the input ends, nothing is read: reading on could wait for ever)."""
+    # WSGI hands the query string over as latin-1: its bytes are UTF-8.
+    query = environ.get("QUERY_STRING", "").encode("latin-1", "replace").decode("utf-8", "replace")
     args: dict[str, str] = {}
-    for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
+    for name, value in parse_qsl(query, keep_blank_values=True):
         args.setdefault(name, value)
-    try:
-        length: int | None = max(int(environ.get("CONTENT_LENGTH") or ""), 0)
-    except ValueError:
-        length = None
-    # Without a length the body is read only from a server that says where it ends (a
-    # chunked request, dechunked), as werkzeug does: reading on could wait for ever.
-    stream = environ.get("wsgi.input")
-    if length is None and not environ.get("wsgi.input_terminated"):
-        stream = None
     return Call(
         extensions=extensions,
         args=args,
         remote_addr=environ.get("REMOTE_ADDR", ""),
-        stream=stream if length != 0 else None,
-        content_length=length,
+        stream=get_input_stream(environ),
+        content_length=get_content_length(environ),
     )
