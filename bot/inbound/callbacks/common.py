@@ -67,10 +67,13 @@ class Call:
         return Reply(exc.reason, exc.status)
 
 
+# Not stored, so not acknowledged: the platform retries later.
+UNAVAILABLE = Reply("database unavailable", 503)
+
+
 def unavailable(channel: str, msg_key: str) -> Reply:
-    """Not stored, so not acknowledged: the platform retries later."""
     log.error("callback not stored channel=%s msg_key=%s: database unavailable", channel, msg_key)
-    return Reply("database unavailable", 503)
+    return UNAVAILABLE
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,12 @@ from urllib.parse import parse_qsl
 
 from flask import Flask
 from sqlalchemy.exc import OperationalError
+from werkzeug.utils import get_content_type
 from werkzeug.wsgi import get_content_length, get_input_stream
 
 from bot.db import DatabaseUnavailable
 from bot.inbound.callbacks import aibot, wechat, wecom
-from bot.inbound.callbacks.common import Call, Reply
+from bot.inbound.callbacks.common import UNAVAILABLE, Call, Reply
 from bot.web.hardening import HEADERS
 
 if TYPE_CHECKING:
@@ -37,12 +38,6 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/wecom/aibot": {"GET": aibot.verify_url, "POST": aibot.receive},
     "/wechat/callback": {"GET": wechat.verify_url, "POST": wechat.receive},
 }
-# As Flask's Response(mimetype=…) labels them.
-CONTENT_TYPES = {
-    "text/plain": "text/plain; charset=utf-8",
-    "application/xml": "application/xml; charset=utf-8",
-    "application/json": "application/json",
-}
 SECURITY_HEADERS = list(HEADERS.items())
 
 
@@ -50,8 +45,7 @@ class CallbackRouter:
     """WSGI middleware: the callback URLs answered here, everything else by `wrapped`."""
 
     def __init__(self, app: Flask, wrapped: WSGIApplication) -> None:
-        self.app = app
-        self.extensions = app.extensions  # shared with the app's routes and tests
+        self.app = app  # its extensions hold what callbacks share with routes and tests
         self.wrapped = wrapped
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -70,7 +64,7 @@ class CallbackRouter:
         start_response(
             f"{status.value} {status.phrase}",
             [
-                ("Content-Type", CONTENT_TYPES.get(reply.mimetype, reply.mimetype)),
+                ("Content-Type", get_content_type(reply.mimetype, "utf-8")),  # as Flask
                 ("Content-Length", str(len(body))),
                 *extra,
                 *SECURITY_HEADERS,
@@ -80,11 +74,11 @@ class CallbackRouter:
 
     def run(self, endpoint: Endpoint, environ: WSGIEnvironment) -> Reply:
         try:
-            return endpoint(call_of(self.extensions, environ))
+            return endpoint(call_of(self.app.extensions, environ))
         except (DatabaseUnavailable, OperationalError) as exc:
             # Not stored, so not acknowledged: the platform retries later.
             log.warning("database unavailable for %s: %s", environ.get("PATH_INFO"), exc)
-            return Reply("database unavailable", 503)
+            return UNAVAILABLE
         except Exception:
             propagate = self.app.config.get("PROPAGATE_EXCEPTIONS")
             if propagate if propagate is not None else self.app.testing or self.app.debug:
